@@ -1,0 +1,30 @@
+"""The one metric vocabulary (slash-separated) shared by monitor, store, report and logs.
+
+Extend, never rename. KL values are per sequence and in nats unless the name says otherwise.
+"""
+
+from __future__ import annotations
+
+KL = "overopt/kl"  # per-sequence KL(pi || pi_ref), nats
+KL_SE = "overopt/kl_se"
+KL_K3 = "overopt/kl_k3"  # per-sequence k3 estimate, nats
+SQRT_KL = "overopt/sqrt_kl"
+PROXY = "overopt/proxy"
+PROXY_SE = "overopt/proxy_se"
+GOLD = "overopt/gold"  # gold or held-out score
+GOLD_SE = "overopt/gold_se"
+GAP = "overopt/gap"  # proxy minus gold, each relative to the reference policy
+LEN = "overopt/len"  # mean response length in words
+LEN_TOKENS = "overopt/len_tokens"
+REFUSAL_RATE = "overopt/refusal_rate"
+SYCOPHANCY_RATE = "overopt/sycophancy_rate"
+STOCK_PHRASE_RATE = "overopt/stock_phrase_rate"
+HEDGE_RATE = "overopt/hedge_rate"
+APOLOGY_RATE = "overopt/apology_rate"
+REP_2 = "overopt/rep_2"
+DISTINCT_2 = "overopt/distinct_2"
+RARE_TOKEN_RATE = "overopt/rare_token_rate"
+ALARM = "overopt/alarm"  # 0 none, 1 watch, 2 warn, 3 alarm
+PEAK_KL_FORECAST = "overopt/peak_kl_forecast"
+
+ALL = tuple(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))
