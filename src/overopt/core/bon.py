@@ -141,8 +141,8 @@ def bon_expectation(
     return out[:, 0] if v.ndim == 1 else out
 
 
-def _group_prompts(prompt_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Hashable]]:
-    """Sample order that makes each prompt contiguous, its run lengths, and the prompt names."""
+def _group_prompts(prompt_ids: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, list[Hashable]]:
+    """Sample order that makes each prompt contiguous (None: already is), run lengths, prompt names."""
     ids = np.asarray(prompt_ids)
     if ids.dtype.kind == "f" and np.any(np.isnan(ids)):
         raise InputError("prompt ids contain missing values; give every sample a prompt id")
@@ -151,7 +151,7 @@ def _group_prompts(prompt_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, list
     heads = np.flatnonzero(change)
     names = ids[heads].tolist()
     if len(set(names)) == len(names):  # already grouped (the usual layout): no sort needed
-        return np.arange(ids.size), np.diff(np.append(heads, ids.size)), names
+        return None, np.diff(np.append(heads, ids.size)), names
     codes: dict[Hashable, int] = {}
     inverse = np.fromiter((codes.setdefault(x, len(codes)) for x in ids.tolist()), np.int64, ids.size)
     order = np.argsort(inverse, kind="stable")
@@ -162,8 +162,9 @@ def _bootstrap_ci(per_prompt: np.ndarray, ci: float, n_boot: int, seed: int) -> 
     """Percentile bootstrap over prompts of the mean curve: per_prompt (P, K) -> (K, 2)."""
     p = per_prompt.shape[0]
     rng = np.random.default_rng(seed)
-    counts = rng.multinomial(p, np.full(p, 1.0 / p), size=n_boot)  # (B, P) resample weights
-    boot = counts @ per_prompt / p  # (B, K)
+    draws = rng.integers(0, p, size=(n_boot, p))  # prompts resampled with replacement
+    counts = np.bincount((draws + p * np.arange(n_boot)[:, None]).ravel(), minlength=n_boot * p)
+    boot = counts.reshape(n_boot, p) @ per_prompt / p  # (B, K) resampled means
     alpha = (1.0 - ci) / 2.0
     return np.quantile(boot, [alpha, 1.0 - alpha], axis=0).T
 
@@ -207,23 +208,25 @@ def bon_curve(
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     proxy_pp = np.empty((sizes.size, ns_arr.size))  # (P, K) per-prompt curves
     gold_pp = np.empty((sizes.size, ns_arr.size))
-    contiguous = bool(np.all(order == np.arange(order.size)))
     for big_n in np.unique(sizes):
         members = np.flatnonzero(sizes == big_n)  # prompts with this N, run as one (P_g, N) block
-        if contiguous and members.size == sizes.size:  # one N, grouped rows: a reshape, no copy
+        if order is None and members.size == sizes.size:  # one N, grouped rows: a reshape, no copy
             sel, gld = s.reshape(-1, big_n), g.reshape(-1, big_n)
         else:
-            idx = order[starts[members][:, None] + np.arange(big_n)]  # (P_g, N) sample indices
+            idx = starts[members][:, None] + np.arange(big_n)  # (P_g, N) positions in grouped order
+            idx = idx if order is None else order[idx]  # -> sample indices
             sel, gld = s[idx], g[idx]
         proxy_pp[members], (gold_pp[members],) = _bon_matrix(sel, [gld], bon_weights(int(big_n), ns_arr))
     if sizes.size < 10:
         warn_unreliable(f"bootstrap CIs over only {sizes.size} prompt(s) understate the uncertainty")
+    k = ns_arr.size
+    cis = _bootstrap_ci(np.hstack([proxy_pp, gold_pp]), ci, n_boot, seed)  # same resamples for both
     return BonCurve(
         n=ns_arr,
         proxy=proxy_pp.mean(axis=0),
         gold=gold_pp.mean(axis=0),
-        proxy_ci=_bootstrap_ci(proxy_pp, ci, n_boot, seed),
-        gold_ci=_bootstrap_ci(gold_pp, ci, n_boot, seed),
+        proxy_ci=cis[:k],
+        gold_ci=cis[k:],
         kl_bound=np.asarray(bon_kl_bound(ns_arr), dtype=float),
         n_prompts=int(sizes.size),
         samples_per_prompt=int(sizes.min()),
