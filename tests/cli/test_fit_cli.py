@@ -68,7 +68,7 @@ def test_reads_bon_json_output_using_kl_bound(cli, tmp_path):
     (tmp_path / "bon.json").write_text(json.dumps(payload))
     r = cli("fit", tmp_path / "bon.json", "--form", "bon", "--json")
     assert r.code == 0, r.err
-    assert r.json()["kl_column"] == "kl_bound" and "kl_bound" in r.err
+    assert r.json()["kl_column"] == "kl_bound" and "kl_bound" in r.err and "gold_se" in r.err
     assert r.json()["alpha"] == pytest.approx(1.0, rel=1e-6)
 
 

@@ -23,7 +23,7 @@ app = typer.Typer(
 def _register() -> None:
     # Each command lives in its own module; importing it registers it on ``app``.
     # Heavy imports (torch, transformers) happen inside command bodies, never here.
-    from overopt.cli import bon, fit  # noqa: F401
+    from overopt.cli import bon, examples, fit  # noqa: F401
 
 
 def _one_line(text: str) -> str:

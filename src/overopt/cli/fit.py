@@ -5,7 +5,7 @@
 
 CURVE is a table (.csv, .jsonl, .parquet) with ``kl`` (nats per sequence) and ``gold`` columns
 (optional ``proxy``, ``step``, ``gold_se``), or the JSON object ``overopt bon --json`` prints, whose
-``kl_bound`` column is then used as KL. A fit without a peak, or with too few points, is a valid
+``kl_bound`` column is then used as KL and whose ``gold_ci`` gives ``gold_se`` (half-width / z) as weights. A fit without a peak, or with too few points, is a valid
 answer: exit 0, status in the JSON, null peak fields and a warning line on stderr.
 """
 
@@ -17,8 +17,10 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
+from scipy import stats
 
 from overopt.cli._app import app
 from overopt.cli._output import print_json
@@ -41,8 +43,26 @@ def _read_curve(path: str, fmt: str | None) -> pd.DataFrame:
             cols = {key: v for key, v in obj.items() if isinstance(v, list) and len(v) == k and key != "warnings"}
             if k == 0:
                 raise InputError(f"{p} has an empty 'gold' list; it needs at least one curve point")
-            return pd.DataFrame(cols)
+            df = pd.DataFrame(cols)
+            if "gold_se" not in df.columns and "gold_ci" in df.columns:
+                se = _se_from_ci(obj["gold_ci"], obj.get("ci_level", 0.95), p)
+                if np.all(np.isfinite(se) & (se > 0)):  # a zero-width CI cannot be a weight: fit unweighted
+                    df["gold_se"] = se
+            return df
     return read_table(path, fmt)
+
+
+def _se_from_ci(gold_ci: list, level: float, p: Path) -> np.ndarray:
+    """Standard errors from bootstrap CIs (half-width / z), so the fit weights points by their noise.
+
+    Without this a best-of-n curve, smooth because every n reuses the same samples, gets intervals
+    from its tiny residuals alone; with it the intervals reflect the prompts' sampling noise.
+    """
+    try:
+        ci = np.asarray(gold_ci, dtype=float).reshape(-1, 2)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"'gold_ci' in {p} must be a list of [low, high] pairs; fix or drop it") from exc
+    return (ci[:, 1] - ci[:, 0]) / (2 * stats.norm.ppf((1 + float(level)) / 2))
 
 
 def _columns(df: pd.DataFrame, kl_col: str | None, gold_col: str, se_col: str | None, source: str):
@@ -55,6 +75,9 @@ def _columns(df: pd.DataFrame, kl_col: str | None, gold_col: str, se_col: str | 
                          "as KL; pass --kl to use an exact KL column")
     if se_col is None and "gold_se" in df.columns:
         se_col = "gold_se"
+        if BON_KL_COLUMN in df.columns:
+            notes.append("weighting points by gold_se = (gold_ci width) / (2 z); the points still share samples, "
+                         "so the intervals ignore their correlation across n")
     require_columns(df, [kl_col, gold_col] + ([se_col] if se_col else []), source)
     cols = require_finite(df, list(dict.fromkeys([kl_col, gold_col] + ([se_col] if se_col else []))), source)
     return cols[kl_col], cols[gold_col], (cols[se_col] if se_col else None), kl_col, notes
