@@ -134,3 +134,14 @@ def test_few_prompts_warn():
         warnings.simplefilter("always")
         bon_curve([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0, 0, 0], [1, 2], n_boot=10)
     assert any(issubclass(w.category, UnreliableWarning) for w in caught)
+
+
+def test_weight_chunks_give_the_same_curve(monkeypatch):
+    """Long n grids are processed in chunks of the (K, N) weight matrix; chunking must not change results."""
+    from overopt.core import bon
+
+    rng = np.random.default_rng(9)
+    select, values = rng.integers(0, 20, 50).astype(float), rng.standard_normal(50)
+    whole = bon_expectation(select, values, np.arange(1, 51))
+    monkeypatch.setattr(bon, "_WEIGHT_BUDGET", 120)  # 2 values of n per chunk
+    np.testing.assert_allclose(bon_expectation(select, values, np.arange(1, 51)), whole, rtol=0, atol=1e-14)

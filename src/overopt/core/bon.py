@@ -26,6 +26,8 @@ import numpy as np
 from overopt.core.kl import bon_kl_bound
 from overopt.errors import InputError, warn_unreliable
 
+_WEIGHT_BUDGET = 2**22  # float64 weights per chunk (32 MiB)
+
 
 @dataclass(frozen=True)
 class BonCurve:
@@ -104,11 +106,11 @@ def _tie_block_means(sorted_select: np.ndarray, sorted_values: list[np.ndarray])
 
 
 def _bon_matrix(
-    select: np.ndarray, values: list[np.ndarray], weights: np.ndarray
+    select: np.ndarray, values: list[np.ndarray], ns: np.ndarray
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Per-prompt BoN expectations of the selection score and of each value array.
 
-    ``select`` (P, N), each of ``values`` (P, N), ``weights`` (K, N) -> ((P, K), [(P, K), ...]).
+    ``select`` (P, N), each of ``values`` (P, N), ``ns`` (K,) -> ((P, K), [(P, K), ...]).
     """
     order = np.argsort(select, axis=1)  # (P, N) ascending selection score
     p, big_n = select.shape
@@ -116,8 +118,15 @@ def _bon_matrix(
     sorted_select = select.ravel()[flat].reshape(p, big_n)
     sorted_values = [v.ravel()[flat].reshape(p, big_n) for v in values]
     sorted_values = _tie_block_means(sorted_select, sorted_values)
-    wt = weights.T  # (N, K)
-    return sorted_select @ wt, [v @ wt for v in sorted_values]
+    proxy = np.empty((p, ns.size))
+    curves = [np.empty((p, ns.size)) for _ in values]
+    step = max(1, _WEIGHT_BUDGET // big_n)  # bound the (K, N) weight matrix, e.g. for every n <= 12,500
+    for lo in range(0, ns.size, step):
+        wt = bon_weights(big_n, ns[lo:lo + step]).T  # (N, k)
+        proxy[:, lo:lo + step] = sorted_select @ wt
+        for v, out in zip(sorted_values, curves, strict=True):
+            out[:, lo:lo + step] = v @ wt
+    return proxy, curves
 
 
 def bon_expectation(
@@ -134,9 +143,11 @@ def bon_expectation(
         raise InputError(f"select must be (N,) and values (N,) or (N, m); got {s.shape} and {v.shape}")
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(v))):
         raise InputError("scores contain NaN/inf; drop or fill those samples")
-    w = bon_weights(s.size, ns)
+    ns_arr = _check_ns(ns)
+    if np.any(ns_arr > s.size):
+        raise InputError(f"n = {int(ns_arr.max())} exceeds the N = {s.size} samples; use n <= {s.size}")
     cols = [c[None, :] for c in v.reshape(s.size, -1).T]  # m arrays of shape (1, N)
-    _, curves = _bon_matrix(s[None, :], cols, w)
+    _, curves = _bon_matrix(s[None, :], cols, ns_arr)
     out = np.stack([c[0] for c in curves], axis=-1)  # (K, m)
     return out[:, 0] if v.ndim == 1 else out
 
@@ -216,7 +227,7 @@ def bon_curve(
             idx = starts[members][:, None] + np.arange(big_n)  # (P_g, N) positions in grouped order
             idx = idx if order is None else order[idx]  # -> sample indices
             sel, gld = s[idx], g[idx]
-        proxy_pp[members], (gold_pp[members],) = _bon_matrix(sel, [gld], bon_weights(int(big_n), ns_arr))
+        proxy_pp[members], (gold_pp[members],) = _bon_matrix(sel, [gld], ns_arr)
     if sizes.size < 10:
         warn_unreliable(f"bootstrap CIs over only {sizes.size} prompt(s) understate the uncertainty")
     k = ns_arr.size
