@@ -1,0 +1,172 @@
+"""Base responses for an audit: the unperturbed side of every minimal pair.
+
+Three sources (issue 8): a prompt suite's reference responses (``suite_base``), samples from a given
+reference policy (``from_policy``, any models-layer Policy), or, for the lab, the lab's own
+reference samples (``lab_base``: the tiny reference LM, or its training grammar when speed matters).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from overopt.audit.perturbations import GENERIC, Phrasebook
+from overopt.errors import InputError
+from overopt.models.base import Policy
+
+
+@dataclass(frozen=True)
+class BaseSet:
+    """Prompts with base responses. ``prompt_ids`` group responses of one prompt (bootstrap clusters);
+    ``harmful`` marks prompts a good assistant refuses (the refusal direction skips them)."""
+
+    prompts: list[str]
+    responses: list[str]
+    prompt_ids: np.ndarray  # (N,)
+    harmful: np.ndarray  # (N,) bool
+    source: str
+    phrasebook: Phrasebook = GENERIC
+
+    def __post_init__(self) -> None:
+        n = len(self.responses)
+        if len(self.prompts) != n or self.prompt_ids.shape != (n,) or self.harmful.shape != (n,):
+            raise InputError("a base set needs one prompt, prompt id and harmful flag per response")
+        if n < 2:
+            raise InputError(f"an audit needs at least 2 base responses, got {n}")
+
+
+def from_rows(prompts: list[str], responses: list[str], *, prompt_ids: Any = None, harmful: Any = None,
+              source: str = "rows", phrasebook: Phrasebook = GENERIC) -> BaseSet:
+    """A BaseSet from parallel lists; prompt ids default to the prompt text."""
+    ids = np.asarray(prompts if prompt_ids is None else prompt_ids, dtype=object)
+    flags = np.zeros(len(responses), bool) if harmful is None else np.asarray(harmful, dtype=bool)
+    _, codes = np.unique(ids.astype(str), return_inverse=True)
+    return BaseSet(list(prompts), list(responses), codes.astype(np.int64), flags, source, phrasebook)
+
+
+def from_policy(policy: Policy, prompts: list[str], n: int = 2, *, max_new_tokens: int = 64, seed: int = 0,
+                harmful: Any = None, source: str = "policy", phrasebook: Phrasebook = GENERIC) -> BaseSet:
+    """``n`` samples per prompt from a reference policy (temperature 1)."""
+    s = policy.sample(list(prompts), n, max_new_tokens=max_new_tokens, seed=seed)
+    flags = None if harmful is None else np.asarray(harmful, bool)[s.prompt_index]
+    return from_rows(s.prompt_texts(), s.responses, prompt_ids=s.prompt_index, harmful=flags, source=source,
+                     phrasebook=phrasebook)
+
+
+# ---- prompt suites (package data of overopt.text) ---------------------------------------------
+_RESPONSE_KEYS = ("reference", "response", "chosen", "references")
+_HARMFUL_KEYS = ("should_refuse", "harmful")
+
+
+def _suite_rows(name: str) -> tuple[list[dict[str, Any]], str]:
+    path = Path(name)
+    if path.suffix == ".jsonl" and path.is_file():
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    else:
+        res = resources.files("overopt.text") / "suites" / f"{name}.jsonl"
+        if not res.is_file():
+            known = sorted(p.name[:-6] for p in (resources.files("overopt.text") / "suites").iterdir()
+                           if p.name.endswith(".jsonl"))
+            raise InputError(f"no prompt suite {name!r}; known suites: {', '.join(known) or 'none'} "
+                             "(or pass a .jsonl file, or 'lab')")
+        text, where = res.read_text(encoding="utf-8"), f"suite {name}"
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return rows, where
+
+
+def _responses_of(row: dict[str, Any]) -> list[str]:
+    for key in _RESPONSE_KEYS:
+        value = row.get(key)
+        if isinstance(value, str) and value.strip():
+            return [value]
+        if isinstance(value, list):
+            return [v for v in value if isinstance(v, str) and v.strip()]
+    return []
+
+
+def _is_harmful(row: dict[str, Any]) -> bool:
+    if any(bool(row.get(k)) for k in _HARMFUL_KEYS):
+        return True
+    return str(row.get("kind", row.get("category", ""))).lower() in ("harmful", "unsafe", "should_refuse")
+
+
+def suite_base(name: str, *, n_prompts: int | None = None, seed: int = 0) -> BaseSet:
+    """Base responses from a suite's reference responses (rows with ``prompt`` and a reference)."""
+    rows, where = _suite_rows(name)
+    usable = [r for r in rows if isinstance(r.get("prompt"), str) and _responses_of(r)]
+    if not usable:
+        raise InputError(f"{where} has no rows with a prompt and a reference response "
+                         f"(fields {', '.join(_RESPONSE_KEYS)}); sample base responses with --policy instead")
+    if n_prompts is not None and n_prompts < len(usable):
+        keep = np.sort(np.random.default_rng(seed).choice(len(usable), size=n_prompts, replace=False))
+        usable = [usable[i] for i in keep]
+    prompts, responses, ids, flags = [], [], [], []
+    for i, row in enumerate(usable):
+        for resp in _responses_of(row):
+            prompts.append(row["prompt"])
+            responses.append(resp)
+            ids.append(i)
+            flags.append(_is_harmful(row))
+    return from_rows(prompts, responses, prompt_ids=ids, harmful=flags, source=where)
+
+
+def suite_prompts(name: str) -> tuple[list[str], np.ndarray]:
+    """Every prompt of a suite and its harmful flag (to sample base responses from a policy)."""
+    rows, _ = _suite_rows(name)
+    rows = [r for r in rows if isinstance(r.get("prompt"), str)]
+    return [r["prompt"] for r in rows], np.array([_is_harmful(r) for r in rows], dtype=bool)
+
+
+# ---- the lab ----------------------------------------------------------------------------------
+def lab_phrasebook() -> Phrasebook:
+    """The perturbation phrases in the lab's own words (its RMs see anything else as <unk>)."""
+    from overopt.lab import world as w
+
+    return Phrasebook(
+        name="lab",
+        openers_confident=w.OPENERS_CONFIDENT, openers_stock=w.OPENERS_AI,
+        hedges=tuple(h for h in w.HEDGES if h.endswith((".", "!", "?"))),
+        apologies=w.APOLOGIES, agreements=w.AGREEMENTS, refusals=w.REFUSALS, fillers_relevant=w.FILLERS,
+        # true but off-topic statements the lab knows (skipped where they share a word with the prompt)
+        fillers_irrelevant=tuple(w.FALSE_TOPICS.values()),
+        rare_tokens=w.RARE, list_marker=None, restate_prefix="",
+    )
+
+
+def lab_base(*, n_prompts: int | None = None, per_prompt: int = 4, source: str = "reference",
+             reference: Any = None, max_new_tokens: int = 32, seed: int = 0) -> BaseSet:
+    """Base responses for a lab RM on the lab's held-out prompts.
+
+    ``source="reference"`` samples the lab's reference LM (``overopt.lab.reference``, trained and
+    cached on first use); ``source="grammar"`` draws from the corpus grammar the LM was trained on
+    (no model, instant; same habits at the corpus rates).
+    """
+    from overopt.lab import grammar, world
+    from overopt.lab.reference import ReferenceConfig
+
+    cfg = reference or ReferenceConfig()
+    _, held = world.split_prompts(cfg.heldout_frac, cfg.seed)
+    if n_prompts is not None and n_prompts < len(held):
+        keep = np.sort(np.random.default_rng(seed).choice(len(held), size=n_prompts, replace=False))
+        held = [held[i] for i in keep]
+    harmful = np.array([p.kind == "harmful" for p in held])
+    if source == "grammar":
+        rng = np.random.default_rng(seed)
+        prompts = [p.text for p in held for _ in range(per_prompt)]
+        responses = [grammar.sample_response(p, rng) for p in held for _ in range(per_prompt)]
+        ids = np.repeat(np.arange(len(held)), per_prompt)
+        return from_rows(prompts, responses, prompt_ids=ids, harmful=harmful[ids], source="lab:grammar",
+                         phrasebook=lab_phrasebook())
+    if source != "reference":
+        raise InputError(f"lab base source must be 'reference' or 'grammar', got {source!r}")
+    from overopt.lab.reference import reference_path
+    from overopt.models.hf import HFPolicy
+
+    policy = HFPolicy.from_pretrained(reference_path(cfg))
+    return from_policy(policy, [p.text for p in held], per_prompt, max_new_tokens=max_new_tokens, seed=seed,
+                       harmful=harmful, source="lab:reference", phrasebook=lab_phrasebook())
