@@ -129,6 +129,14 @@ def test_bad_input_raises_input_error(bad):
         bon_curve(bad["select"], bad["gold"], bad["ids"], bad["ns"])
 
 
+def test_tuple_prompt_ids():
+    ids = [("a", 1)] * 3 + [("b", 2)] * 3
+    with pytest.warns(UnreliableWarning):
+        curve = bon_curve(np.arange(6.0), np.arange(6.0), ids, [1, 3], n_boot=10)
+    np.testing.assert_allclose(curve.gold, [2.5, 3.5])
+    assert curve.n_prompts == 2
+
+
 def test_few_prompts_warn():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

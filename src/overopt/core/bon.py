@@ -200,6 +200,9 @@ def bon_curve(
     s = np.asarray(select, dtype=float)
     g = np.asarray(gold, dtype=float)
     ids = np.asarray(prompt_ids)
+    if ids.ndim != 1 and not isinstance(prompt_ids, np.ndarray):  # e.g. tuples as ids: keep them whole
+        ids = np.empty(len(prompt_ids), dtype=object)
+        ids[:] = list(prompt_ids)
     if s.ndim != 1 or s.shape != g.shape or ids.shape != s.shape or s.size == 0:
         raise InputError(f"select, gold and prompt_ids must be 1-D of one length; got {s.shape}, "
                          f"{g.shape}, {ids.shape}")
@@ -207,6 +210,8 @@ def bon_curve(
         raise InputError("scores contain NaN/inf; drop or fill those samples")
     if not 0 < ci < 1:
         raise InputError(f"ci must be in (0, 1), got {ci}")
+    if n_boot < 1:
+        raise InputError(f"n_boot must be >= 1, got {n_boot}")
     ns_arr = _check_ns(ns)
     order, sizes, names = _group_prompts(ids)
     too_small = np.flatnonzero(sizes < ns_arr.max())
