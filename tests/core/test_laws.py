@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import curve_fit
 
 from overopt.core.laws import fit_law, gao_bon, gao_rl, peak_gain, peak_sqrt_kl
@@ -141,3 +143,24 @@ def test_bad_input_raises_naming_the_problem(kl, match):
         fit_law(kl, [0, 1, 2, 3, 4], "bon")
     with pytest.raises(InputError, match="form"):
         fit_law([0, 1, 4, 9, 16], [0, 1, 2, 3, 4], "ppo")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1e4), st.floats(-1e3, 1e3)), min_size=0, max_size=12),
+       st.sampled_from(["bon", "rl"]))
+def test_any_finite_input_gives_a_consistent_fit_or_an_input_error(points, form):
+    kl = np.array([p[0] for p in points])
+    gold = np.array([p[1] for p in points])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableWarning)
+        try:
+            fit = fit_law(kl, gold, form)
+        except InputError:
+            assert len(points) == 0
+            return
+    assert fit.status in ("ok", "no_peak", "too_few_points", "failed")
+    assert (fit.peak_kl is not None) == (fit.status == "ok")
+    if fit.status == "ok":
+        assert np.isfinite(fit.peak_kl) and fit.peak_kl >= 0 and fit.peak_kl_ci[0] <= fit.peak_kl_ci[1]
+    if fit.status != "ok":
+        assert fit.warnings

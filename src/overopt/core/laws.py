@@ -28,9 +28,14 @@ than a misleading symmetric delta-method interval.
 
 Statuses (never a bare number): ``too_few_points`` when n < 5 (3 fitted quantities + 2 residual
 dof) or fewer than 3 distinct KL values -> alpha, beta, r2 are NaN; ``no_peak`` when the fitted
-beta <= 0 (gold never turns down) -> peak fields None; ``failed`` for a singular design;
-otherwise ``ok``. Every non-ok status and every extrapolated or unbounded peak also emits an
-``UnreliableWarning`` and is listed in ``warnings``.
+beta <= 0 (gold never turns down) or the peak overflows float64 -> peak fields None; ``failed``
+for a singular design; otherwise ``ok``. Every non-ok status and every extrapolated or unbounded
+peak also emits an ``UnreliableWarning`` and is listed in ``warnings``.
+
+Caveat: the intervals assume independent points and the law's shape. Points of a best-of-n curve
+reuse the same samples for every n, so they are correlated and smooth: pass their bootstrap
+standard errors as ``gold_se`` (``overopt fit`` does so from ``overopt bon --json``) or the
+residual-based intervals will be too narrow.
 """
 
 from __future__ import annotations
@@ -278,15 +283,17 @@ def fit_law(kl_nats: Any, gold: Any, form: str = "bon", *, anchored: bool | None
     common = dict(form=form, alpha=alpha, beta=beta, intercept=intercept, r2=r2, n_points=n,
                   alpha_ci=alpha_ci, beta_ci=beta_ci, anchored=anchored, ci_level=ci, dof=dof,
                   max_kl=max_kl, cov=cov)
-    if beta <= 0:
-        msg = (f"no peak: fitted beta = {beta:.4g} <= 0, so gold does not turn down within this {form} law; "
+    d_star = float(peak_sqrt_kl(alpha, beta, form))
+    peak_gold = intercept + float(peak_gain(alpha, beta, form))
+    if beta <= 0 or not (np.isfinite(d_star**2) and np.isfinite(peak_gold)):
+        why = (f"fitted beta = {beta:.4g} <= 0" if beta <= 0
+               else f"the fitted peak (alpha/beta = {alpha / beta:.4g}) lies beyond any representable KL")
+        msg = (f"no peak: {why}, so gold does not turn down within this {form} law; "
                "peak KL and peak gold are undefined (collect points at larger KL)")
         warn_unreliable(msg, stacklevel=2)
         return LawFit(status="no_peak", peak_sqrt_kl=None, peak_kl=None, peak_gold=None, peak_kl_ci=None,
                       peak_gold_ci=None, extrapolated=False, warnings=[msg], **common)
     warnings_: list[str] = []
-    d_star = float(peak_sqrt_kl(alpha, beta, form))
-    peak_gold = intercept + float(peak_gain(alpha, beta, form))
     draws = stats.multivariate_t(loc=params, shape=cov, df=dof, allow_singular=True).rvs(
         size=N_BOOT, random_state=np.random.default_rng(seed))
     d_draws = peak_sqrt_kl(draws[:, 0], draws[:, 1], form)
