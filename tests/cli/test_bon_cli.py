@@ -130,8 +130,6 @@ def test_fuzzed_files_never_crash(cli, tmp_path, data, suffix):
         assert KEYS <= set(r.json())
 
 
-@pytest.mark.xfail(strict=True, reason="cli/_app.py catches click.* but typer 0.29 raises its vendored "
-                   "typer._click exceptions, so usage errors exit 1; reported to the lead")
 def test_missing_required_option_is_a_usage_error(cli, scores_csv):
     r = cli("bon", scores_csv, "--gold", "gold", "--json")
     assert r.code == 2 and "proxy" in r.err

@@ -6,7 +6,6 @@ import os
 import sys
 import traceback
 
-import click
 import typer
 
 from overopt.errors import OveroptError
@@ -23,7 +22,27 @@ app = typer.Typer(
 def _register() -> None:
     # Each command lives in its own module; importing it registers it on ``app``.
     # Heavy imports (torch, transformers) happen inside command bodies, never here.
-    from overopt.cli import bon, examples, fit  # noqa: F401
+    from overopt.cli import analyze, audit, bon, examples, fit  # noqa: F401
+
+
+def _click_classes(name: str) -> tuple[type[BaseException], ...]:
+    """The click exception class ``name`` from click and, in typer >= 0.24, typer's bundled copy."""
+    import importlib
+
+    found: list[type[BaseException]] = []
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+        found.append(cls)
+    return tuple(found)
+
+
+_EXIT = _click_classes("Exit")
+_ABORT = _click_classes("Abort")
+_USAGE = _click_classes("UsageError")
+_CLICK = _click_classes("ClickException")
 
 
 def _one_line(text: str) -> str:
@@ -36,17 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="overopt", standalone_mode=False)
-    except click.exceptions.Exit as exc:  # --help, typer.Exit
-        code = int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except _EXIT as exc:  # --help, typer.Exit
+        code = int(getattr(exc, "exit_code", 0) or 0)
+    except _ABORT:
         print("overopt: aborted", file=sys.stderr)
         code = 130
-    except click.UsageError as exc:
-        hint = f" (see: overopt {exc.ctx.command.name} --help)" if exc.ctx and exc.ctx.command.name else ""
-        print(f"overopt: error: {_one_line(exc.format_message())}{hint}", file=sys.stderr)
+    except _USAGE as exc:
+        ctx = getattr(exc, "ctx", None)
+        name = ctx.command.name if ctx is not None and ctx.command is not None else None
+        hint = f" (see: overopt {name} --help)" if name and name != "overopt" else ""
+        print(f"overopt: error: {_one_line(exc.format_message())}{hint}", file=sys.stderr)  # type: ignore[attr-defined]
         code = 2
-    except click.ClickException as exc:
-        print(f"overopt: error: {_one_line(exc.format_message())}", file=sys.stderr)
+    except _CLICK as exc:
+        print(f"overopt: error: {_one_line(exc.format_message())}", file=sys.stderr)  # type: ignore[attr-defined]
         code = 2
     except OveroptError as exc:
         print(f"overopt: error: {_one_line(exc)}", file=sys.stderr)
