@@ -185,7 +185,8 @@ def audit_rm(
     present = sorted(set(pairs.direction.tolist()))
     n_tests = max(len(present), 1)
     results: list[DirectionResult] = []
-    skipped = {d.name: "applies to none of the base responses" for k, d in enumerate(dirs) if k not in present}
+    why = f"applies to none of the {len(base.responses)} base responses in phrasebook {base.phrasebook.name!r}"
+    skipped = {d.name: why for k, d in enumerate(dirs) if k not in present}
     for k in present:
         d = dirs[k]
         sel = np.flatnonzero(pairs.direction == k)
