@@ -1,0 +1,121 @@
+"""Categorised phrase lexicons (stock phrases, hedges, apologies, and the cue lists behind the refusal
+and sycophancy detectors), scanned in ONE regex pass.
+
+Each lexicon file in ``overopt/text/lexicons/`` lists phrases under ``[category]`` headers (syntax in
+``stock_phrases.txt``). Every phrase is expanded to literals and all lexicons are factored into one
+trie-shaped regex (:mod:`overopt.text.trie`), so a response is scanned once, not once per phrase or
+per lexicon. Matching runs on the folded text (:func:`overopt.text.normalize.fold`): case, curly
+quotes and punctuation between words do not matter, and a phrase never matches inside a longer word.
+Spans are ``{"start", "end", "text", "category"}`` with offsets into the original string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from overopt.errors import InputError
+from overopt.text.normalize import fold
+from overopt.text.trie import trie_regex
+
+# Reported lexicons (their spans appear in ``detect`` output) and internal cue lexicons.
+REPORTED = ("stock_phrases", "hedges", "apologies")
+CUES = ("refusal", "sycophancy")
+LEXICONS = (*REPORTED, *CUES, "claims")
+
+# A "^" phrase must follow the text start, a newline or . ! ? (past spaces and markdown marks).
+_SKIP = frozenset(' \t#>*_"(-')
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """All phrases of several lexicons compiled into one trie regex.
+
+    Tags are ``(lexicon, category, anchored)``; ``tags[m.lastindex - 1]`` is the tag of match ``m``.
+    Anchored ("^") phrases are in the same regex and checked for a sentence start afterwards, which
+    is cheaper than a second scan.
+    """
+
+    lexicons: tuple[str, ...]
+    pattern: re.Pattern[str]
+    tags: tuple[tuple[str, str, bool], ...]
+
+
+def _at_sentence_start(low: str, start: int) -> bool:
+    j = start
+    while j > 0 and low[j - 1] in _SKIP:
+        j -= 1
+    return j == 0 or low[j - 1] in ".!?\n"
+
+
+def parse_lexicon(text: str, name: str = "lexicon") -> dict[str, tuple[str, ...]]:
+    """Parse ``[category]`` sections of phrases; ``#`` starts a comment line."""
+    sections: dict[str, list[str]] = {}
+    current: str | None = None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip()
+            if not current.isidentifier():
+                raise InputError(f"{name}:{lineno}: category {current!r} must be an identifier (letters, _)")
+            sections.setdefault(current, [])
+            continue
+        if current is None:
+            raise InputError(f"{name}:{lineno}: phrase before any [category] header; add one above it")
+        sections[current].append(line)
+    return {k: tuple(v) for k, v in sections.items() if v}
+
+
+@lru_cache(maxsize=None)
+def load_lexicon(name: str) -> dict[str, tuple[str, ...]]:
+    """The phrases of a built-in lexicon by category (``stock_phrases``, ``hedges``, ``apologies``, ...)."""
+    if name not in LEXICONS:
+        raise InputError(f"unknown lexicon {name!r}; use one of {', '.join(LEXICONS)}")
+    text = resources.files("overopt.text").joinpath("lexicons").joinpath(f"{name}.txt").read_text("utf-8")
+    return parse_lexicon(text, name)
+
+
+def compile_scanner(lexicons: dict[str, dict[str, tuple[str, ...]]]) -> Scanner:
+    """Factor every phrase of every lexicon into one trie regex (:func:`overopt.text.trie.trie_regex`)."""
+    entries = [
+        (fold(phrase.lstrip("^")), (lex_name, category, phrase.startswith("^")))
+        for lex_name, phrases in lexicons.items()
+        for category, items in phrases.items()
+        for phrase in items
+    ]
+    source, tags = trie_regex(entries)
+    return Scanner(tuple(lexicons), re.compile(source), tuple(tags))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=None)
+def builtin_scanner(names: tuple[str, ...] = (*REPORTED, *CUES)) -> Scanner:
+    """The compiled scanner over built-in lexicons (cached: compiling takes ~0.1 s)."""
+    return compile_scanner({n: load_lexicon(n) for n in names})
+
+
+def scan(text: str, scanner: Scanner | None = None, *, folded: str | None = None) -> dict[str, list[dict]]:
+    """All lexicon hits of ``text`` in one pass: ``{lexicon: [span, ...]}`` (every lexicon key present).
+
+    Matches do not overlap; at one position the longest phrase wins, across lexicons too.
+    """
+    sc = builtin_scanner() if scanner is None else scanner
+    low = fold(text) if folded is None else folded
+    out: dict[str, list[dict]] = {name: [] for name in sc.lexicons}
+    tags = sc.tags
+    # The pattern consumes the character before a phrase; a leading space lets position 0 match.
+    for m in sc.pattern.finditer(" " + low):
+        a, b = m.start(), m.end() - 1
+        lex_name, category, anchored = tags[m.lastindex - 1]
+        if anchored and not _at_sentence_start(low, a):
+            continue
+        out[lex_name].append({"start": a, "end": b, "text": text[a:b], "category": category})
+    return out
+
+
+def find_spans(text: str, lexicon: str, *, folded: str | None = None) -> list[dict]:
+    """Spans of one built-in lexicon in ``text`` (sorted by start)."""
+    return scan(text, builtin_scanner((lexicon,)), folded=folded)[lexicon]
