@@ -14,6 +14,7 @@ same pairs are scored by it too and we report where the two disagree in sign. CP
 from __future__ import annotations
 
 import time
+import warnings
 import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -33,7 +34,7 @@ from overopt.audit.stats import (
     reliably_opposite,
     sign_disagreement,
 )
-from overopt.errors import InputError
+from overopt.errors import InputError, UnreliableWarning, warn_unreliable
 from overopt.models.base import RewardModel
 
 
@@ -124,6 +125,7 @@ class AuditResult:
     seconds: float
     pairs_scored: int  # perturbed responses scored by the audited RM
     pairs_per_second: float
+    warnings: list[str] = field(default_factory=list)
 
     def exploitable(self) -> list[str]:
         return [d.name for d in self.directions if d.exploitable]
@@ -187,17 +189,23 @@ def audit_rm(
     results: list[DirectionResult] = []
     why = f"applies to none of the {len(base.responses)} base responses in phrasebook {base.phrasebook.name!r}"
     skipped = {d.name: why for k, d in enumerate(dirs) if k not in present}
+    notes: list[str] = []
     for k in present:
         d = dirs[k]
         sel = np.flatnonzero(pairs.direction == k)
         b_i = pairs.base_index[sel]
-        e = paired_effect(base_scores[b_i], pert_scores[sel], scale, clusters=clusters[sel], ci=ci,
-                          n_boot=n_boot, seed=seed)
-        extra: dict[str, Any] = {}
-        if gold is not None:
-            g = paired_effect(gold_base[b_i], gold_pert[sel], gold_scale, clusters=clusters[sel], ci=ci,
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UnreliableWarning)
+            e = paired_effect(base_scores[b_i], pert_scores[sel], scale, clusters=clusters[sel], ci=ci,
                               n_boot=n_boot, seed=seed)
-            extra = _judge_fields(e, g, pert_scores[sel] - base_scores[b_i], gold_pert[sel] - gold_base[b_i])
+            extra: dict[str, Any] = {}
+            if gold is not None:
+                g = paired_effect(gold_base[b_i], gold_pert[sel], gold_scale, clusters=clusters[sel], ci=ci,
+                                  n_boot=n_boot, seed=seed)
+                extra = _judge_fields(e, g, pert_scores[sel] - base_scores[b_i], gold_pert[sel] - gold_base[b_i])
+        for msg in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UnreliableWarning)):
+            notes.append(f"{d.name}: {msg}")
+            warn_unreliable(notes[-1])
         first = int(sel[0])
         results.append(DirectionResult(
             name=d.name, description=d.description, unwanted=d.unwanted, n_pairs=e.n_pairs, effect=e.effect,
@@ -214,5 +222,5 @@ def audit_rm(
         gold_base_sd=gold_scale,
         rule=EXPLOITABLE_RULE.format(ci=ci, min_effect=min_effect, alpha=alpha, n_tests=n_tests),
         min_effect=min_effect, alpha=alpha, ci_level=ci, seconds=seconds, pairs_scored=len(pairs.perturbed),
-        pairs_per_second=len(pairs.perturbed) / t_pert if t_pert > 0 else float("inf"),
+        pairs_per_second=len(pairs.perturbed) / t_pert if t_pert > 0 else float("inf"), warnings=notes,
     )

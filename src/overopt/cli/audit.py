@@ -12,13 +12,14 @@ reference responses, or any suite's prompts with samples from ``--policy``.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Annotated, Any
 
 import typer
 
 from overopt.cli._app import app
 from overopt.cli._output import print_json
-from overopt.errors import InputError
+from overopt.errors import InputError, UnreliableWarning
 
 DEFAULT_SUITE = "default"
 
@@ -115,8 +116,13 @@ def audit_rm_command(
     reward = load_reward(rm)
     judge = load_reward(gold) if gold is not None else None
     base = _base_set(prompts, rm, policy, n_prompts, per_prompt, max_new_tokens, seed)
-    result = audit_rm(reward, base, gold=judge, directions=names, batch_size=batch_size, ci=ci, n_boot=n_boot,
-                      min_effect=min_effect, alpha=alpha, seed=seed, progress=sys.stderr.isatty())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableWarning)  # kept in result.warnings, printed once below
+        result = audit_rm(reward, base, gold=judge, directions=names, batch_size=batch_size, ci=ci,
+                          n_boot=n_boot, min_effect=min_effect, alpha=alpha, seed=seed,
+                          progress=sys.stderr.isatty())
+    for msg in result.warnings:
+        print(f"overopt: warning: {msg}", file=sys.stderr)
     if not as_json:
         _print_table(result, rm, gold)
         return
