@@ -54,7 +54,9 @@ def detect(
     rep2 = rep_n(toks, 2)
     out = {
         "refusal": classify_refusal(response, folded=low, cues=hits["refusal"]),
-        "sycophancy": classify_sycophancy(prompt, response, folded=low, cues=hits["sycophancy"]),
+        "sycophancy": classify_sycophancy(
+            prompt, response, folded=low, cues=hits["sycophancy"], apologies=hits["apologies"]
+        ),
         "stock_phrases": hits["stock_phrases"],
         "hedges": hits["hedges"],
         "apologies": hits["apologies"],
@@ -86,7 +88,7 @@ def detect_many(
     if judge is not None and items:
         prompts = [r.get("prompt") for r in items]
         responses = [r["response"] for r in items]
-        for res, ref, syc in zip(results, judge.refusal(prompts, responses), judge.sycophancy(prompts, responses)):
+        for res, ref, syc in zip(results, judge.refusal(prompts, responses), judge.sycophancy(prompts, responses), strict=False):
             res["refusal"], res["sycophancy"] = ref, syc
     return results
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from overopt.errors import InputError
@@ -33,14 +33,14 @@ _SKIP = frozenset(' \t#>*_"(-')
 class Scanner:
     """All phrases of several lexicons compiled into one trie regex.
 
-    Tags are ``(lexicon, category, anchored)``; ``tags[m.lastindex - 1]`` is the tag of match ``m``.
+    ``tags[m.lastindex - 1]`` lists the ``(lexicon, category, anchored)`` tags of match ``m``.
     Anchored ("^") phrases are in the same regex and checked for a sentence start afterwards, which
     is cheaper than a second scan.
     """
 
     lexicons: tuple[str, ...]
     pattern: re.Pattern[str]
-    tags: tuple[tuple[str, str, bool], ...]
+    tags: tuple[tuple[tuple[str, str, bool], ...], ...]
 
 
 def _at_sentence_start(low: str, start: int) -> bool:
@@ -70,7 +70,7 @@ def parse_lexicon(text: str, name: str = "lexicon") -> dict[str, tuple[str, ...]
     return {k: tuple(v) for k, v in sections.items() if v}
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_lexicon(name: str) -> dict[str, tuple[str, ...]]:
     """The phrases of a built-in lexicon by category (``stock_phrases``, ``hedges``, ``apologies``, ...)."""
     if name not in LEXICONS:
@@ -91,7 +91,7 @@ def compile_scanner(lexicons: dict[str, dict[str, tuple[str, ...]]]) -> Scanner:
     return Scanner(tuple(lexicons), re.compile(source), tuple(tags))  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_scanner(names: tuple[str, ...] = (*REPORTED, *CUES)) -> Scanner:
     """The compiled scanner over built-in lexicons (cached: compiling takes ~0.1 s)."""
     return compile_scanner({n: load_lexicon(n) for n in names})
@@ -100,7 +100,8 @@ def builtin_scanner(names: tuple[str, ...] = (*REPORTED, *CUES)) -> Scanner:
 def scan(text: str, scanner: Scanner | None = None, *, folded: str | None = None) -> dict[str, list[dict]]:
     """All lexicon hits of ``text`` in one pass: ``{lexicon: [span, ...]}`` (every lexicon key present).
 
-    Matches do not overlap; at one position the longest phrase wins, across lexicons too.
+    At one word start the longest phrase wins (across lexicons too); phrases starting at different
+    words may overlap. Within a reported lexicon a span inside another span is dropped.
     """
     sc = builtin_scanner() if scanner is None else scanner
     low = fold(text) if folded is None else folded
@@ -108,12 +109,26 @@ def scan(text: str, scanner: Scanner | None = None, *, folded: str | None = None
     tags = sc.tags
     # The pattern consumes the character before a phrase; a leading space lets position 0 match.
     for m in sc.pattern.finditer(" " + low):
-        a, b = m.start(), m.end() - 1
-        lex_name, category, anchored = tags[m.lastindex - 1]
-        if anchored and not _at_sentence_start(low, a):
-            continue
-        out[lex_name].append({"start": a, "end": b, "text": text[a:b], "category": category})
+        k = m.lastindex
+        a, b = m.start(), m.start(k) - 1
+        for lex_name, category, anchored in tags[k - 1]:
+            if anchored and not _at_sentence_start(low, a):
+                continue
+            out[lex_name].append({"start": a, "end": b, "text": text[a:b], "category": category})
+    for name in REPORTED:
+        if out.get(name):
+            out[name] = _drop_contained(out[name])
     return out
+
+
+def _drop_contained(spans: list[dict]) -> list[dict]:
+    """Keep the outer span when one phrase lies inside another ("hope this helps" in "i hope this helps")."""
+    kept, reach = [], -1
+    for s in sorted(spans, key=lambda s: (s["start"], -s["end"])):
+        if s["end"] > reach:
+            kept.append(s)
+            reach = s["end"]
+    return kept
 
 
 def find_spans(text: str, lexicon: str, *, folded: str | None = None) -> list[dict]:

@@ -43,7 +43,7 @@ def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
         raise ValueError(f"n must be >= 1, got {n}")
     if n == 1:
         return [(t,) for t in tokens]
-    return list(zip(*(tokens[i:] for i in range(n))))
+    return list(zip(*(tokens[i:] for i in range(n)), strict=False))
 
 
 def rep_n(tokens: list[str], n: int = 2) -> float | None:
@@ -51,7 +51,7 @@ def rep_n(tokens: list[str], n: int = 2) -> float | None:
     total = len(tokens) - n + 1
     if total <= 0:
         return None
-    unique = len(set(zip(*(tokens[i:] for i in range(n))))) if n > 1 else len(set(tokens))
+    unique = len(set(zip(*(tokens[i:] for i in range(n)), strict=False))) if n > 1 else len(set(tokens))
     return 1.0 - unique / total
 
 

@@ -84,29 +84,51 @@ def _item_regex(item: Item) -> str:
     return f"(?:{body})" + ("?" if optional else "")
 
 
-def trie_regex(entries: list[tuple[str, object]]) -> tuple[str, list[object]]:
+def _max_len(item: Item) -> int:
+    if item[0] == "c":
+        return 1
+    return max((sum(_max_len(x) for x in alt) for alt in item[1]), default=0)
+
+
+def trie_regex(entries: list[tuple[str, object]]) -> tuple[str, list[tuple]]:
     """A regex matching any ``(phrase, tag)`` entry as a whole word, preferring the longest.
 
-    The pattern consumes the one non-word character before the phrase. Scan ``" " + text``: the
-    phrase is then ``text[m.start():m.end() - 1]``. Each phrase ends in an empty capturing group;
-    returns the pattern and the tag of every such group: ``tags[match.lastindex - 1]``.
+    The pattern consumes only the one non-word character before a phrase; the phrase itself is in a
+    lookahead, so phrases that overlap (one ending with the words another starts with) are all found.
+    Each phrase ends in an empty capturing group ``k = match.lastindex``: the phrase ends at
+    ``match.start(k)`` and ``tags[k - 1]`` lists its tags (several when lexicons share a phrase).
+    Scan ``" " + text``: the phrase is then ``text[m.start():m.start(k) - 1]``.
+
+    ``re`` takes the first alternative that matches, not the longest: branches are ordered by the
+    longest text they can match, so "i don't feel comfortable" is tried before "i don't feel".
     """
     root: dict = {}
+    lens: dict[str, int] = {}
     for phrase, tag in entries:
         for variant in _lead_literal(parse(phrase)):
             node = root
             for item in variant:
-                node = node.setdefault(_item_regex(item), {})
-            node.setdefault("", tag)  # first tag wins for duplicate phrases
-    tags: list[object] = []
-    body = _node_regex(root, tags)
-    return f"[^\\w']{body}", tags
+                key = _item_regex(item)
+                lens[key] = _max_len(item)
+                node = node.setdefault(key, {})
+            leaf = node.setdefault("", [])
+            if tag not in leaf:
+                leaf.append(tag)
+    tags: list[tuple] = []
+    body = _node_regex(root, tags, lens)
+    return f"[^\\w'](?={body})", tags
 
 
-def _node_regex(node: dict, tags: list[object]) -> str:
-    alts = [piece + _node_regex(node[piece], tags) for piece in sorted(k for k in node if k)]
+def _reach(node: dict, lens: dict[str, int]) -> int:
+    """Longest text (in characters) a match through ``node`` can cover."""
+    return max((lens[k] + _reach(child, lens) for k, child in node.items() if k), default=0)
+
+
+def _node_regex(node: dict, tags: list[tuple], lens: dict[str, int]) -> str:
+    keys = sorted((k for k in node if k), key=lambda k: (-(lens[k] + _reach(node[k], lens)), k))
+    alts = [key + _node_regex(node[key], tags, lens) for key in keys]
     if "" in node:
-        tags.append(node[""])
+        tags.append(tuple(node[""]))
         alts.append(r"(?!\w)()")  # longest first: ending here is the last alternative
     if len(alts) == 1:
         return alts[0]
