@@ -38,6 +38,14 @@ _CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 _CLAUSE = re.compile(r"(?<=[.!?])\s+|\n+|[,;:]\s+(?=(?:but|however|though|although|instead)\b)|\s+-\s+")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
 _TRIGGER = frozenset({"decline", "disclaimer_decline", "lecture"})
+# Look-alikes of a decline, checked on the text right after the cue ("I can't help| but notice",
+# "I can't stress| this enough", "I can't give you| an exact number"): regex alternation is
+# first-match, so the longer not_decline phrase does not always win inside the trie.
+_NOT_DECLINE_AFTER = re.compile(
+    r"(?:\s+but\b|\W+(?:this\W+|that\W+|it\W+)?enough\b|\W+(?:you\W+)?(?:a\W+|an\W+|any\W+)?"
+    r"(?:(?:definitive|exact|precise|perfect|single)\W+(?:answer|number|figure|date|count|estimate|prediction)"
+    r"|guarantee|100\W*%|real\W*time))"
+)
 
 
 @dataclass
@@ -80,6 +88,7 @@ def explain_refusal(response: str, *, folded: str | None = None, cues: list[dict
     """Label ``response`` and say why. ``cues`` = the ``"refusal"`` list of :func:`scan` (reused if given)."""
     low = fold(response) if folded is None else folded
     spans = scan(response, folded=low)["refusal"] if cues is None else cues
+    spans = [s for s in spans if s["category"] != "decline" or not _NOT_DECLINE_AFTER.match(low, s["end"])]
     if not any(s["category"] in _TRIGGER for s in spans):
         return RefusalEvidence("compliance", [], spans)  # fast path: most responses
     # Code blocks are answer content; blank them out so their text adds no cues or clauses.

@@ -76,6 +76,46 @@ def _lead_literal(items: list[Item]) -> list[list[Item]]:
     return out
 
 
+def _count(items: list[Item]) -> int:
+    n = 1
+    for it in items:
+        if it[0] == "g":
+            n *= sum(_count(alt) for alt in it[1]) + it[2]
+    return n
+
+
+def _expand_all(items: list[Item]) -> list[list[Item]]:
+    """Every literal variant of a phrase (only used when there are few)."""
+    outs: list[list[Item]] = [[]]
+    for it in items:
+        if it[0] == "c":
+            outs = [[*o, it] for o in outs]
+        else:
+            alts = [v for alt in it[1] for v in _expand_all(alt)] + ([[]] if it[2] else [])
+            outs = [[*o, *v] for o in outs for v in alts]
+    return outs
+
+
+def _variants(items: list[Item], max_literals: int) -> list[list[Item]]:
+    """Literal variants when there are at most ``max_literals`` (so phrases that share text share one
+    trie path and all their tags); otherwise only the leading groups are expanded."""
+    if _count(items) <= max_literals:
+        return [_squeeze(v) for v in _expand_all(items)]
+    return _lead_literal(items)
+
+
+def _squeeze(items: list[Item]) -> list[Item]:
+    """Drop the double/edge spaces an empty optional word leaves ("(very )?sorry" -> "sorry")."""
+    out: list[Item] = []
+    for it in items:
+        if it == ("c", " ") and (not out or out[-1] == ("c", " ")):
+            continue
+        out.append(it)
+    while out and out[-1] == ("c", " "):
+        out.pop()
+    return out
+
+
 def _item_regex(item: Item) -> str:
     if item[0] == "c":
         return _CHAR_RE.get(item[1], re.escape(item[1]))
@@ -90,7 +130,7 @@ def _max_len(item: Item) -> int:
     return max((sum(_max_len(x) for x in alt) for alt in item[1]), default=0)
 
 
-def trie_regex(entries: list[tuple[str, object]]) -> tuple[str, list[tuple]]:
+def trie_regex(entries: list[tuple[str, object]], max_literals: int = 64) -> tuple[str, list[tuple]]:
     """A regex matching any ``(phrase, tag)`` entry as a whole word, preferring the longest.
 
     The pattern consumes only the one non-word character before a phrase; the phrase itself is in a
@@ -105,7 +145,7 @@ def trie_regex(entries: list[tuple[str, object]]) -> tuple[str, list[tuple]]:
     root: dict = {}
     lens: dict[str, int] = {}
     for phrase, tag in entries:
-        for variant in _lead_literal(parse(phrase)):
+        for variant in _variants(parse(phrase), max_literals):
             node = root
             for item in variant:
                 key = _item_regex(item)
@@ -115,18 +155,25 @@ def trie_regex(entries: list[tuple[str, object]]) -> tuple[str, list[tuple]]:
             if tag not in leaf:
                 leaf.append(tag)
     tags: list[tuple] = []
-    body = _node_regex(root, tags, lens)
+    reach: dict[int, int] = {}
+    _fill_reach(root, lens, reach)
+    body = _node_regex(root, tags, lens, reach)
     return f"[^\\w'](?={body})", tags
 
 
-def _reach(node: dict, lens: dict[str, int]) -> int:
-    """Longest text (in characters) a match through ``node`` can cover."""
-    return max((lens[k] + _reach(child, lens) for k, child in node.items() if k), default=0)
+def _fill_reach(node: dict, lens: dict[str, int], reach: dict[int, int]) -> int:
+    """Longest text (in characters) a match through ``node`` can cover, memoised by node id."""
+    best = 0
+    for k, child in node.items():
+        if k:
+            best = max(best, lens[k] + _fill_reach(child, lens, reach))
+    reach[id(node)] = best
+    return best
 
 
-def _node_regex(node: dict, tags: list[tuple], lens: dict[str, int]) -> str:
-    keys = sorted((k for k in node if k), key=lambda k: (-(lens[k] + _reach(node[k], lens)), k))
-    alts = [key + _node_regex(node[key], tags, lens) for key in keys]
+def _node_regex(node: dict, tags: list[tuple], lens: dict[str, int], reach: dict[int, int]) -> str:
+    keys = sorted((k for k in node if k), key=lambda k: (-(lens[k] + reach[id(node[k])]), k))
+    alts = [key + _node_regex(node[key], tags, lens, reach) for key in keys]
     if "" in node:
         tags.append(tuple(node[""]))
         alts.append(r"(?!\w)()")  # longest first: ending here is the last alternative
