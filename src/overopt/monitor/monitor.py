@@ -22,6 +22,9 @@ from overopt.monitor.alarms import Alarm, AlarmLevel, combine
 from overopt.monitor.records import EvalRecord, check_order
 
 APPROACH_FRACTION = 0.5  # WATCH once KL reaches this fraction of the forecast peak KL
+# Detector metrics whose *rise* is a habit the chapter attributes to over-optimization
+HABITS = (M.LEN, M.REFUSAL_RATE, M.SYCOPHANCY_RATE, M.STOCK_PHRASE_RATE, M.HEDGE_RATE, M.APOLOGY_RATE,
+          M.REP_2, M.RARE_TOKEN_RATE)
 
 
 @dataclass(frozen=True)
@@ -193,11 +196,13 @@ class OverOptMonitor:
 
     @staticmethod
     def _rate_signals(recent: list[EvalRecord], signals: list[tuple[AlarmLevel, str]]) -> None:
-        for name in sorted({k for r in recent for k in r.rates}):
+        names = sorted({k for r in recent for k in r.rates if k in HABITS})
+        for name in names:  # Bonferroni over the habits watched, so more detectors do not mean more noise
             rows = [r for r in recent if name in r.rates]
             if len(rows) >= 3 and D.trend(np.array([r.step for r in rows], dtype=float),
-                                          np.array([r.rates[name] for r in rows])).significant() > 0:
-                signals.append((AlarmLevel.WATCH, f"{name.split('/')[-1].replace('_', ' ')} is rising "
+                                          np.array([r.rates[name] for r in rows])).significant(0.05 / len(names)) > 0:
+                label = "response length (words)" if name == M.LEN else name.split("/")[-1].replace("_", " ")
+                signals.append((AlarmLevel.WATCH, f"{label} is rising "
                                 f"({rows[0].rates[name]:.2f} -> {rows[-1].rates[name]:.2f})"))
 
     # -- output --------------------------------------------------------------------------------
