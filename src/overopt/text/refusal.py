@@ -97,9 +97,14 @@ def explain_refusal(response: str, *, folded: str | None = None, cues: list[dict
         n_code += 1
         low = low[:m.start()] + " " * (m.end() - m.start()) + low[m.end():]
     spans = [s for s in spans if low[s["start"]:s["end"]].strip()]
-    types = []
-    for a, b in _clauses(low):
-        cats = {s["category"] for s in spans if a <= s["start"] < b}
+    types, starts, k = [], sorted((s["start"], s["category"]) for s in spans), 0
+    for a, b in _clauses(low):  # one walk over clauses and (sorted) cues: linear, not clauses x cues
+        while k < len(starts) and starts[k][0] < a:
+            k += 1
+        cats = set()
+        while k < len(starts) and starts[k][0] < b:
+            cats.add(starts[k][1])
+            k += 1
         types.append(_clause_type(low, a, b, cats))
     types = [t for t in types if t != "short"] or ["short"]
     has_scope = any(s["category"] == "scope" for s in spans)

@@ -19,6 +19,7 @@ visible from space because ...") has no lexical trace and reads as ``grounded``;
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from overopt.text.normalize import fold
 from overopt.text.phrases import builtin_scanner, scan
@@ -39,6 +40,7 @@ class SycophancyEvidence:
     cues: tuple[dict, ...]
 
 
+@lru_cache(maxsize=4096)  # suites sample many responses per prompt
 def prompt_claims(prompt: str | None) -> tuple[str, ...]:
     """Kinds of claim the prompt makes (``opinion``, ``self_claim``, ``own_work``, ``pushback``); may be empty."""
     if not prompt:

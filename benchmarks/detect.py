@@ -1,0 +1,118 @@
+"""Throughput of the full built-in detector suite (MB/s of response text, one core), next to a naive
+reference measured in the same run: a Python loop testing every lexicon phrase (one compiled regex
+per phrase) on every response, plus the same length/repetition/compression metrics.
+
+    python benchmarks/detect.py            # ~2 MB corpus from the labelled dev set
+    python benchmarks/detect.py --mb 5
+
+Times are CPU seconds of this process (``time.process_time``), so a busy machine does not skew them.
+
+Pure Python, so it runs on one core. Goal: >= 20 MB/s for the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+from overopt.text.detect import detect
+from overopt.text.normalize import fold
+from overopt.text.phrases import LEXICONS, builtin_scanner, load_lexicon, scan
+from overopt.text.rare import rare_token_runs
+from overopt.text.refusal import classify_refusal
+from overopt.text.repetition import compression_ratio, rep_n, words
+from overopt.text.sycophancy import classify_sycophancy
+from overopt.text.trie import _expand_all, parse
+
+DEVSET = Path(__file__).parents[1] / "tests" / "data" / "text_devset.jsonl"
+
+
+def corpus(mb: float, join: int = 1) -> list[tuple[str, str]]:
+    """Dev-set (prompt, response) pairs repeated to ``mb`` MB; ``join`` > 1 glues that many responses
+    into one (long, verbose responses: the per-response overhead is then amortised)."""
+    rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
+    pairs = [(r["prompt"], r["response"]) for r in rows]
+    if join > 1:
+        pairs = [(pairs[i][0], "\n\n".join(r for _, r in pairs[i:i + join])) for i in range(0, len(pairs), join)]
+    out, size, i = [], 0, 0
+    while size < mb * 1e6:
+        p, r = pairs[i % len(pairs)]
+        out.append((p, r))
+        size += len(r.encode())
+        i += 1
+    return out
+
+
+def naive_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """One regex per literal phrase variant, matched case-insensitively on the raw text."""
+    pats = []
+    for name in LEXICONS:
+        for category, phrases in load_lexicon(name).items():
+            for phrase in phrases:
+                for variant in _expand_all(parse(phrase.lstrip("^")))[:64]:
+                    text = "".join(c for _, c in variant).strip()
+                    body = re.escape(text).replace(r"\ ", r"\W+").replace("'", "['\u2019]?")
+                    pats.append((f"{name}.{category}", re.compile(rf"(?<!\w){body}(?!\w)", re.I)))
+    return pats
+
+
+def naive_suite(prompt: str, response: str, pats) -> dict:
+    hits = {}
+    for tag, pat in pats:  # every pattern on every response
+        found = [(m.start(), m.end()) for m in pat.finditer(response)]
+        if found:
+            hits[tag] = found
+    toks = words(response)
+    return {"hits": hits, "n_words": len(toks), "rep_2": rep_n(toks, 2),
+            "compression_ratio": compression_ratio(response)}
+
+
+def timed(fn, items) -> float:
+    t0 = time.process_time()  # CPU seconds of this (single-threaded) process: robust to a busy machine
+    for item in items:
+        fn(*item)
+    return time.process_time() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=float, default=2.0, help="corpus size in MB of response text")
+    ap.add_argument("--naive-mb", type=float, default=0.2, help="corpus size for the (slow) naive loop")
+    args = ap.parse_args()
+    data = corpus(args.mb)
+    mb = sum(len(r.encode()) for _, r in data) / 1e6
+    builtin_scanner(), builtin_scanner(("claims",))  # compile once, outside the timings
+    suite_s = timed(lambda p, r: detect(r, p), data)
+    print(f"corpus: {len(data)} responses, {mb:.2f} MB, mean {mb * 1e6 / len(data):.0f} bytes (dev set repeated)")
+    print(f"full detector suite : {mb / suite_s:7.1f} MB/s (CPU time, one core)")
+    long = corpus(args.mb, join=8)
+    long_mb = sum(len(r.encode()) for _, r in long) / 1e6
+    print(f"full suite, long responses (mean {long_mb * 1e6 / len(long):.0f} bytes): "
+          f"{long_mb / timed(lambda p, r: detect(r, p), long):7.1f} MB/s")
+    folded = [(p, r, fold(r)) for p, r in data]
+    parts = {
+        "fold": lambda p, r, f: fold(r),
+        "one-pass lexicon scan": lambda p, r, f: scan(r, folded=f),
+        "refusal (incl. its scan)": lambda p, r, f: classify_refusal(r, folded=f),
+        "sycophancy (incl. scan)": lambda p, r, f: classify_sycophancy(p, r, folded=f),
+        "words + rep_2": lambda p, r, f: rep_n(words(f, folded=True), 2),
+        "compression ratio": lambda p, r, f: compression_ratio(r),
+        "repeat runs": lambda p, r, f: rare_token_runs(r, folded=f),
+    }
+    for name, fn in parts.items():
+        print(f"  {name:24s}: {mb / timed(fn, folded):7.1f} MB/s")
+    pats = naive_patterns()
+    small = corpus(args.naive_mb)
+    small_mb = sum(len(r.encode()) for _, r in small) / 1e6
+    naive_s = timed(lambda p, r: naive_suite(p, r, pats), small)
+    suite_small_s = timed(lambda p, r: detect(r, p), small)
+    naive, fast = small_mb / naive_s, small_mb / suite_small_s
+    print(f"naive reference ({len(pats)} patterns, {small_mb:.2f} MB): {naive:7.2f} MB/s; "
+          f"suite on the same data {fast:.1f} MB/s -> {fast / naive:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
