@@ -44,8 +44,12 @@ def detect(
     *,
     rare_table: RareTable | None = None,
     tokenizer: Any = None,
+    claim: bool | None = None,
 ) -> dict:
-    """Run every built-in detector on one response (one lexicon scan, one tokenization)."""
+    """Run every built-in detector on one response (one lexicon scan, one tokenization).
+
+    ``claim`` overrides whether the prompt makes a claim (see :func:`explain_sycophancy`).
+    """
     if not isinstance(response, str):
         raise TypeError(f"response must be a string, got {type(response).__name__}")
     low = fold(response)
@@ -55,7 +59,7 @@ def detect(
     out = {
         "refusal": classify_refusal(response, folded=low, cues=hits["refusal"]),
         "sycophancy": classify_sycophancy(
-            prompt, response, folded=low, cues=hits["sycophancy"], apologies=hits["apologies"]
+            prompt, response, folded=low, cues=hits["sycophancy"], apologies=hits["apologies"], claim=claim
         ),
         "stock_phrases": hits["stock_phrases"],
         "hedges": hits["hedges"],
