@@ -59,7 +59,8 @@ def _grpo(tiny, tmp_path, cb, steps=4, **kw):
                           max_completion_length=6, max_steps=steps, logging_steps=1, report_to="none",
                           learning_rate=1e-2, save_strategy="no", use_cpu=True, disable_tqdm=True, seed=0, **kw)
     tr = trl.GRPOTrainer(model=tiny, reward_funcs=proxy, args=args,
-                         train_dataset=Dataset.from_dict({"prompt": PROMPTS * 8}), callbacks=[cb])
+                         train_dataset=Dataset.from_dict({"prompt": PROMPTS * 8}),
+                         callbacks=None if cb is None else [cb])
     tr.train()
     return tr
 
@@ -83,6 +84,16 @@ def test_grpo_run_logs_overopt_metrics_saves_best_and_is_analyzable(tiny, tmp_pa
     assert out["kl_unit"] == "per_sequence" and out["columns"]["gold"] == M.GOLD
 
 
+def test_the_callback_does_not_change_training(tiny, tmp_path):
+    # it samples with its own generator and restores train mode: same seed, same losses, same lengths
+    def trajectory(callbacks):
+        tr = _grpo(tiny, tmp_path, callbacks, steps=3)
+        return [(r["loss"], r["completions/mean_length"]) for r in tr.state.log_history if "loss" in r]
+
+    cb = OverOptCallback(heldout_reward=heldout, eval_prompts=PROMPTS, every=1, detectors=False, save_best=False)
+    assert trajectory(cb) == trajectory(None)
+
+
 def test_stop_on_alarm_stops_a_grpo_run(tiny, tmp_path):
     calls = {"n": 0}
 
@@ -100,13 +111,17 @@ def test_stop_on_alarm_stops_a_grpo_run(tiny, tmp_path):
 def test_rloo_and_dpo_runs(tiny, tmp_path):
     from datasets import Dataset
 
-    cb = OverOptCallback(heldout_reward=heldout, eval_prompts=PROMPTS, every=2, detectors=False, save_best=False)
+    cb = OverOptCallback(heldout_reward=heldout, eval_prompts=PROMPTS, every=2, reference=tiny, detectors=False,
+                         save_best=False)
     args = trl.RLOOConfig(output_dir=str(tmp_path / "rloo"), per_device_train_batch_size=4, num_generations=2,
                           max_completion_length=6, max_steps=2, logging_steps=1, report_to="none", use_cpu=True,
                           disable_tqdm=True, save_strategy="no")
-    trl.RLOOTrainer(model=tiny, reward_funcs=proxy, args=args, callbacks=[cb],
-                    train_dataset=Dataset.from_dict({"prompt": PROMPTS * 4})).train()
+    tr = trl.RLOOTrainer(model=tiny, reward_funcs=proxy, args=args, train_dataset=Dataset.from_dict({"prompt": PROMPTS * 4}))
+    cb.attach(tr)  # first in line, before any reporting callback
+    tr.train()
+    assert tr.callback_handler.callbacks[0] is cb
     assert [r.step for r in cb.monitor.records_] == [0, 2]
+    assert [r["step"] for r in tr.state.log_history if M.KL in r] == [0, 2]
 
     cb = OverOptCallback(heldout_reward=heldout, eval_prompts=PROMPTS, every=1, detectors=False, save_best=False)
     data = Dataset.from_dict({"prompt": PROMPTS * 4, "chosen": [" good"] * 8, "rejected": [" very"] * 8})

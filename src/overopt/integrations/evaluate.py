@@ -38,9 +38,13 @@ class PolicyEval:
     warnings: list[str] = field(default_factory=list)
 
     def record(self) -> EvalRecord:
+        # one sequence / one prompt has no standard error (NaN): the record says "unknown" instead
+        def se(x: float | None) -> float | None:
+            return None if x is None or not np.isfinite(x) else x
+
         return EvalRecord(step=self.step, kl=self.kl_k1, kl_unit="per_sequence", kl_estimator="k1",
-                          kl_se=self.kl_k1_se, mean_length=self.mean_length_tokens, proxy=self.proxy,
-                          proxy_se=self.proxy_se, gold=self.gold, gold_se=self.gold_se, rates=self.rates)
+                          kl_se=se(self.kl_k1_se), mean_length=self.mean_length_tokens, proxy=self.proxy,
+                          proxy_se=se(self.proxy_se), gold=self.gold, gold_se=se(self.gold_se), rates=self.rates)
 
     def metrics(self) -> dict[str, float]:
         """Metrics the monitor does not already produce from the record."""

@@ -95,7 +95,9 @@ class OverOptCallback(TrainerCallback):
         self.monitor = monitor if monitor is not None else OverOptMonitor(seed=seed)
         self.seed = seed
         self.evals_: list[PolicyEval] = []
-        self.eval_seconds_: float = 0.0
+        self.eval_seconds_: float = 0.0  # all evaluations, including step 0 and best-checkpoint saves
+        self.save_seconds_: float = 0.0
+        self.step0_seconds_: float = 0.0
         self.best_step_: int | None = None
         self.warnings_: list[str] = []
         self._ref: Any = None
@@ -139,7 +141,9 @@ class OverOptCallback(TrainerCallback):
             self.max_new_tokens = int(getattr(args, "max_completion_length", None) or 64)
         if not self.monitor.records_:
             (Path(args.output_dir) / RECORDS_FILE).unlink(missing_ok=True)
+            t0 = time.perf_counter()
             self._evaluate(args, state, model, tokenizer)  # the reference point: KL = 0 at step 0
+            self.step0_seconds_ = time.perf_counter() - t0
             if state.is_world_process_zero:  # no trainer.log before the first step: record it directly
                 state.log_history.append({**self._pending, "step": state.global_step})
             self._pending = {}
@@ -193,12 +197,14 @@ class OverOptCallback(TrainerCallback):
         return st.alarm.level
 
     def _save_best(self, args: Any, model: Any, tokenizer: Any, ev: PolicyEval) -> None:
+        t0 = time.perf_counter()
         out = Path(args.output_dir) / BEST_DIR
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
         info = {"step": ev.step, "gold": ev.gold, "gold_se": ev.gold_se, "kl_nats": ev.kl_k1}
         (out / "overopt_best.json").write_text(json.dumps(info))
         self.best_step_ = ev.step
+        self.save_seconds_ += time.perf_counter() - t0
 
     def _append_record(self, args: Any, ev: PolicyEval) -> None:
         row = {"step": ev.step, **self._pending}
