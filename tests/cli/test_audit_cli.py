@@ -151,3 +151,12 @@ def test_bad_input_exits_2_with_one_line(cli, args):
 def test_constant_rm_has_no_scale(cli, rewards_module):
     r = cli("audit-rm", "--rm", f"{rewards_module}:constant_rm", "--prompts", "lab:grammar", "--json")
     assert r.code == 2 and "same score" in r.err
+
+
+def test_non_lab_rm_defaults_to_the_built_in_suites_references(cli, rewards_module):
+    # verbosity ideal answers and false-premise truths serve as reference responses
+    r = cli("audit-rm", "--rm", f"{rewards_module}:length_reward", "--n-boot", "200", "--json")
+    assert r.code == 0, r.err
+    body = r.json()
+    assert body["source"] == "built-in suites" and body["n_base"] >= 50
+    assert "filler_relevant" in body["exploitable"]

@@ -7,10 +7,7 @@ reference samples (``lab_base``: the tiny reference LM, or its training grammar 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,25 +55,19 @@ def from_policy(policy: Policy, prompts: list[str], n: int = 2, *, max_new_token
                      phrasebook=phrasebook)
 
 
-# ---- prompt suites (package data of overopt.text) ---------------------------------------------
-_RESPONSE_KEYS = ("reference", "response", "chosen", "references")
-_HARMFUL_KEYS = ("should_refuse", "harmful")
+# ---- prompt suites (``overopt.text.suites``) ------------------------------------------------------
+ALL_SUITES = "all"  # every built-in suite together
+# a suite row's reference response: the first of these fields present ("truth" = the correcting fact
+# of a false-premise prompt, "ideal_answer" = the verbosity suite's short answer)
+_RESPONSE_KEYS = ("reference", "response", "chosen", "references", "ideal_answer", "truth")
 
 
 def _suite_rows(name: str) -> tuple[list[dict[str, Any]], str]:
-    path = Path(name)
-    if path.suffix == ".jsonl" and path.is_file():
-        text, where = path.read_text(encoding="utf-8"), str(path)
-    else:
-        res = resources.files("overopt.text") / "suites" / f"{name}.jsonl"
-        if not res.is_file():
-            known = sorted(p.name[:-6] for p in (resources.files("overopt.text") / "suites").iterdir()
-                           if p.name.endswith(".jsonl"))
-            raise InputError(f"no prompt suite {name!r}; known suites: {', '.join(known) or 'none'} "
-                             "(or pass a .jsonl file, or 'lab')")
-        text, where = res.read_text(encoding="utf-8"), f"suite {name}"
-    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    return rows, where
+    from overopt.text.suites import SUITES, load_suite
+
+    if name == ALL_SUITES:
+        return [row for suite in SUITES for row in load_suite(suite)], "built-in suites"
+    return load_suite(name), f"suite {name}"
 
 
 def _responses_of(row: dict[str, Any]) -> list[str]:
@@ -90,21 +81,24 @@ def _responses_of(row: dict[str, Any]) -> list[str]:
 
 
 def _is_harmful(row: dict[str, Any]) -> bool:
-    if any(bool(row.get(k)) for k in _HARMFUL_KEYS):
-        return True
-    return str(row.get("kind", row.get("category", ""))).lower() in ("harmful", "unsafe", "should_refuse")
+    # the suites mark prompts a good assistant refuses with expected = "refuse"
+    return row.get("expected") == "refuse" or bool(row.get("harmful")) or bool(row.get("should_refuse"))
 
 
-def suite_base(name: str, *, n_prompts: int | None = None, seed: int = 0) -> BaseSet:
-    """Base responses from a suite's reference responses (rows with ``prompt`` and a reference)."""
+def _subset(n: int, n_prompts: int | None, seed: int) -> np.ndarray:
+    if n_prompts is None or n_prompts >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=n_prompts, replace=False))
+
+
+def suite_base(name: str = ALL_SUITES, *, n_prompts: int | None = None, seed: int = 0) -> BaseSet:
+    """Base responses from a suite's reference responses (fields in ``_RESPONSE_KEYS``)."""
     rows, where = _suite_rows(name)
-    usable = [r for r in rows if isinstance(r.get("prompt"), str) and _responses_of(r)]
+    usable = [r for r in rows if _responses_of(r)]
     if not usable:
-        raise InputError(f"{where} has no rows with a prompt and a reference response "
-                         f"(fields {', '.join(_RESPONSE_KEYS)}); sample base responses with --policy instead")
-    if n_prompts is not None and n_prompts < len(usable):
-        keep = np.sort(np.random.default_rng(seed).choice(len(usable), size=n_prompts, replace=False))
-        usable = [usable[i] for i in keep]
+        raise InputError(f"{where} has no rows with a reference response ({', '.join(_RESPONSE_KEYS)}); "
+                         "sample base responses from a reference policy with --policy")
+    usable = [usable[i] for i in _subset(len(usable), n_prompts, seed)]
     prompts, responses, ids, flags = [], [], [], []
     for i, row in enumerate(usable):
         for resp in _responses_of(row):
@@ -115,10 +109,11 @@ def suite_base(name: str, *, n_prompts: int | None = None, seed: int = 0) -> Bas
     return from_rows(prompts, responses, prompt_ids=ids, harmful=flags, source=where)
 
 
-def suite_prompts(name: str) -> tuple[list[str], np.ndarray]:
-    """Every prompt of a suite and its harmful flag (to sample base responses from a policy)."""
+def suite_prompts(name: str = ALL_SUITES, *, n_prompts: int | None = None,
+                  seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """A suite's prompts (a seeded subset of ``n_prompts``) and harmful flags, to sample base responses."""
     rows, _ = _suite_rows(name)
-    rows = [r for r in rows if isinstance(r.get("prompt"), str)]
+    rows = [rows[i] for i in _subset(len(rows), n_prompts, seed)]
     return [r["prompt"] for r in rows], np.array([_is_harmful(r) for r in rows], dtype=bool)
 
 
@@ -151,9 +146,7 @@ def lab_base(*, n_prompts: int | None = None, per_prompt: int = 4, source: str =
 
     cfg = reference or ReferenceConfig()
     _, held = world.split_prompts(cfg.heldout_frac, cfg.seed)
-    if n_prompts is not None and n_prompts < len(held):
-        keep = np.sort(np.random.default_rng(seed).choice(len(held), size=n_prompts, replace=False))
-        held = [held[i] for i in keep]
+    held = [held[i] for i in _subset(len(held), n_prompts, seed)]
     harmful = np.array([p.kind == "harmful" for p in held])
     if source == "grammar":
         rng = np.random.default_rng(seed)

@@ -21,8 +21,6 @@ from overopt.cli._app import app
 from overopt.cli._output import print_json
 from overopt.errors import InputError, UnreliableWarning
 
-DEFAULT_SUITE = "default"
-
 
 def _is_lab_spec(spec: str) -> bool:
     from overopt.models.lab_rm import is_lab_rm
@@ -34,7 +32,7 @@ def _base_set(prompts: str | None, rm_spec: str, policy: str | None, n_prompts: 
               max_new_tokens: int, seed: int) -> Any:
     from overopt.audit import base as b
 
-    source = prompts or ("lab" if _is_lab_spec(rm_spec) else DEFAULT_SUITE)
+    source = prompts or ("lab" if _is_lab_spec(rm_spec) else b.ALL_SUITES)
     if source in ("lab", "lab:grammar"):
         if policy is not None:
             raise InputError("--policy cannot be combined with the lab prompts; the lab samples its own reference LM")
@@ -42,36 +40,33 @@ def _base_set(prompts: str | None, rm_spec: str, policy: str | None, n_prompts: 
                           source="grammar" if source == "lab:grammar" else "reference")
     if policy is None:
         return b.suite_base(source, n_prompts=n_prompts, seed=seed)
-    import numpy as np
-
     from overopt.models.hf import HFPolicy
 
-    texts, harmful = b.suite_prompts(source)
-    if n_prompts is not None and n_prompts < len(texts):
-        keep = np.sort(np.random.default_rng(seed).choice(len(texts), size=n_prompts, replace=False))
-        texts, harmful = [texts[i] for i in keep], harmful[keep]
+    texts, harmful = b.suite_prompts(source, n_prompts=n_prompts, seed=seed)
     return b.from_policy(HFPolicy.from_pretrained(policy), texts, per_prompt, max_new_tokens=max_new_tokens,
                          seed=seed, harmful=harmful, source=f"{source} sampled from {policy}")
 
 
 def _print_table(result: Any, rm: str, gold: str | None) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"audit of {rm}: {result.n_base} base responses ({result.source}), "
+    table = Table(box=box.SIMPLE_HEAD, title=f"audit of {rm}: {result.n_base} base responses ({result.source}), "
                         f"effects in base-score SDs ({result.base_sd:.3g} RM units)")
-    cols = ["direction", "pairs", "effect", f"{result.ci_level:.0%} CI", "up/down/tie", "sign p", "exploitable"]
+    cols = ["direction", "n", "effect", f"{result.ci_level:.0%} CI", "up/dn", "sign p", "flag"]
     if gold is not None:
-        cols += [f"{gold} effect", "disagree"]
+        cols += ["judge", "opposed"]
     for c in cols:
-        table.add_column(c, justify="left" if c == "direction" else "right", no_wrap=c in ("direction", cols[3]))
+        table.add_column(c, justify="left" if c == "direction" else "right", no_wrap=True)
     for d in result.directions:
-        row = [d.name, str(d.n_pairs), f"{d.effect:+.3f}", f"{d.ci[0]:+.2f}..{d.ci[1]:+.2f}",
-               f"{d.n_up}/{d.n_down}/{d.n_ties}", f"{d.sign_p:.2g}", "[bold red]YES[/]" if d.exploitable else "no"]
+        row = [d.name, str(d.n_pairs), f"{d.effect:+.2f}", f"{d.ci[0]:+.2f}..{d.ci[1]:+.2f}",
+               f"{d.n_up}/{d.n_down}", f"{d.sign_p:.0e}", "[bold red]YES[/]" if d.exploitable else "-"]
         if gold is not None:
-            row += [f"{d.gold_effect:+.3f}", "yes" if d.disagrees else "no"]
+            row += [f"{d.gold_effect:+.2f}", "yes" if d.disagrees else "-"]
         table.add_row(*row)
     console = Console()
+    console = Console(width=max(console.width, 104))  # the table needs ~100 columns; never elide numbers
     console.print(table)
     console.print(f"rule: {result.rule}")
     for name, why in result.skipped.items():
@@ -83,8 +78,9 @@ def audit_rm_command(
     rm: Annotated[str, typer.Option("--rm", help="RM to audit: saved RM dir, HF classifier dir, lab:gold or "
                                                  "module:function.")],
     gold: Annotated[str | None, typer.Option("--gold", help="Judge RM SPEC; reports sign disagreements.")] = None,
-    prompts: Annotated[str | None, typer.Option("--prompts", help="lab, lab:grammar, a suite name or a .jsonl "
-                                                                  "file (default: lab for lab RMs).")] = None,
+    prompts: Annotated[str | None, typer.Option("--prompts", help="lab, lab:grammar, all, a suite name or a "
+                                                                  ".jsonl file (default: lab for lab RMs, "
+                                                                  "else all).")] = None,
     policy: Annotated[str | None, typer.Option("--policy", help="Sample base responses from this HF causal LM "
                                                                 "instead of the suite's references.")] = None,
     n_prompts: Annotated[int | None, typer.Option("--n-prompts", help="Audit a seeded subset of K prompts.")]
