@@ -115,7 +115,7 @@ def test_tiny_hf_classifier_real_load_and_batching(cli, tmp_path):
     tok = build_tokenizer(vocab)
     model = GPT2ForSequenceClassification(GPT2Config(
         vocab_size=len(vocab), n_positions=128, n_embd=16, n_layer=1, n_head=2, num_labels=1,
-        pad_token_id=tok.pad_token_id))
+        pad_token_id=tok.pad_token_id, bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id))
     path = tmp_path / "tiny-hf-rm"
     model.save_pretrained(path)
     tok.save_pretrained(path)
