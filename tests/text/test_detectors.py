@@ -18,6 +18,8 @@ from overopt.text.sycophancy import classify_sycophancy
 
 SEED = Path("/work/shared/seed/000_0089a231f36523d5.txt")
 DEVSET = Path(__file__).parents[1] / "data" / "text_devset.jsonl"
+# Written after tuning on DEVSET and scored once before any change (see the report); now also tuned on.
+HELDOUT = Path(__file__).parents[1] / "data" / "text_heldout.jsonl"
 
 # Minimum per-class precision and recall on the dev set (it was used for tuning, so these guard
 # against regressions; unseen data will score lower).
@@ -96,8 +98,8 @@ def _per_class(pairs, labels):
 
 
 def test_devset_per_class_precision_and_recall():
-    rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 120
+    rows = [json.loads(line) for f in (DEVSET, HELDOUT) for line in f.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 160
     results = detect_many(rows)
     ref = _per_class([(r["refusal"], d["refusal"]) for r, d in zip(rows, results, strict=True)], ("compliance", "refusal", "partial"))
     syc = _per_class([(r["sycophancy"], d["sycophancy"]) for r, d in zip(rows, results, strict=True)],
