@@ -1,0 +1,1 @@
+"""The lab: a small RLHF world where over-optimization emerges on a laptop CPU (DESIGN.md "The lab")."""
