@@ -112,7 +112,8 @@ def test_gao_mode_larger_proxies_are_not_flagged_on_the_bias_directions(lab):
 
 def test_bon_analogue_audit_effects_rank_habit_growth(lab, biased_small):
     # best-of-32 over reference samples selected by the first small proxy: habits the audit says the
-    # proxy pays for grow most. Tolerance: Spearman rho >= 0.5 over 10 directions (measured 0.83 at N=64).
+    # proxy pays for grow most. Tolerance: Spearman rho >= 0.5 over 10 directions (measured: 0.87 for
+    # this proxy; 0.73 and 0.30 for training seeds 1 and 2, the latter the one not flagged).
     from overopt.audit import lab_base
     from overopt.audit.lab_check import bon_habit_growth, predictive_check
 

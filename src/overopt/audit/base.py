@@ -8,6 +8,7 @@ reference samples (``lab_base``: the tiny reference LM, or its training grammar 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -133,18 +134,37 @@ def lab_phrasebook() -> Phrasebook:
     )
 
 
+def find_lab_reference(rm_path: str | Path) -> Path | None:
+    """The reference LM of the lab run a saved lab RM belongs to (``<run>/artifacts/reference``), if any.
+
+    A lab study saves its proxies next to a copy of its reference LM; auditing a proxy on samples
+    from that very LM keeps the base responses in the proxy's training distribution.
+    """
+    here = Path(rm_path).resolve()
+    for anc in (here.parent, here.parent.parent):
+        for cand in (anc / "reference", anc / "artifacts" / "reference"):
+            if (cand / "overopt_reference.json").is_file():
+                return cand
+    return None
+
+
 def lab_base(*, n_prompts: int | None = None, per_prompt: int = 4, source: str = "reference",
-             reference: Any = None, max_new_tokens: int = 32, seed: int = 0) -> BaseSet:
+             reference: Any = None, reference_dir: str | Path | None = None, max_new_tokens: int = 32,
+             seed: int = 0) -> BaseSet:
     """Base responses for a lab RM on the lab's held-out prompts.
 
-    ``source="reference"`` samples the lab's reference LM (``overopt.lab.reference``, trained and
-    cached on first use); ``source="grammar"`` draws from the corpus grammar the LM was trained on
-    (no model, instant; same habits at the corpus rates).
+    ``source="reference"`` samples the lab's reference LM: the one saved in ``reference_dir`` (a lab
+    run's copy, with the config it was trained with) or the one ``reference`` (a ``ReferenceConfig``,
+    default config when None) names in the cache, trained on first use. ``source="grammar"`` draws
+    from the corpus grammar the LM was trained on (no model, instant; same habits at corpus rates).
     """
     from overopt.lab import grammar, world
-    from overopt.lab.reference import ReferenceConfig
+    from overopt.lab.reference import ReferenceConfig, reference_facts
 
-    cfg = reference or ReferenceConfig()
+    if reference_dir is not None:
+        cfg = ReferenceConfig(**reference_facts(Path(reference_dir))["config"])
+    else:
+        cfg = reference or ReferenceConfig()
     _, held = world.split_prompts(cfg.heldout_frac, cfg.seed)
     held = [held[i] for i in _subset(len(held), n_prompts, seed)]
     harmful = np.array([p.kind == "harmful" for p in held])
@@ -160,6 +180,7 @@ def lab_base(*, n_prompts: int | None = None, per_prompt: int = 4, source: str =
     from overopt.lab.reference import reference_path
     from overopt.models.hf import HFPolicy
 
-    policy = HFPolicy.from_pretrained(reference_path(cfg))
-    return from_policy(policy, [p.text for p in held], per_prompt, max_new_tokens=max_new_tokens, seed=seed,
-                       harmful=harmful, source="lab:reference", phrasebook=lab_phrasebook())
+    path = Path(reference_dir) if reference_dir is not None else reference_path(cfg)
+    return from_policy(HFPolicy.from_pretrained(path), [p.text for p in held], per_prompt,
+                       max_new_tokens=max_new_tokens, seed=seed, harmful=harmful, source=f"lab:reference ({path})",
+                       phrasebook=lab_phrasebook())

@@ -14,22 +14,26 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# direction -> the lab feature (``overopt.lab.gold.features(...).counts`` key) that measures the habit
+from overopt.errors import InputError
+
+# direction -> the lab's habit column (``overopt.lab.bon_study.RATE_COLUMNS``) that measures it
 DIRECTION_HABITS = {
-    "filler_relevant": "n_filler",
+    "filler_relevant": "filler",
     "filler_irrelevant": "n_words",  # off-topic padding: the habit is plain length
-    "opener_confident": "n_opener_confident",
-    "opener_stock": "n_opener_ai",
-    "hedge": "n_hedge",
-    "apology": "n_apology",
-    "agreement": "n_agreement",
-    "refusal": "n_refusal",  # benign prompts only
-    "rare_tokens": "n_rare",
+    "opener_confident": "opener_confident",
+    "opener_stock": "opener_ai",
+    "hedge": "hedge",
+    "apology": "apology",
+    "agreement": "agreement_false",  # false-premise prompts only (the lab's mask)
+    "refusal": "refusal_benign",  # benign prompts only
+    "rare_tokens": "rare",
     "repetition": "repeat",
 }
 
@@ -48,50 +52,57 @@ class LabelerUtility:
         return np.array([gold_of(f) + bias(f, self.labelers) for f in parsed], dtype=float)
 
 
-def habit_matrix(prompts: list[str], responses: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(S, H) habit counts in ``DIRECTION_HABITS`` order and (S,) benign flags."""
+def _habit_table(prompts: list[str], responses: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(S, m) lab habit rates per response (``rate_matrix``) and (S,) prompt kinds."""
+    from overopt.lab.bon_study import rate_matrix
     from overopt.lab.gold import features, spec_for
 
-    rows, benign = [], []
-    for p, r in zip(prompts, responses, strict=True):
-        spec = spec_for(p)
-        f = features(spec, r)
-        counts = {**f.counts, "n_words": float(f.n_words)}
-        rows.append([float(counts.get(k, 0.0)) for k in DIRECTION_HABITS.values()])
-        benign.append(spec.kind != "harmful")
-    return np.asarray(rows), np.asarray(benign)
+    specs = [spec_for(p) for p in prompts]
+    kinds = np.array([sp.kind for sp in specs])
+    return rate_matrix(list(kinds), [features(sp, r) for sp, r in zip(specs, responses, strict=True)]), kinds
+
+
+def habit_sd(rates: np.ndarray, kinds: np.ndarray) -> dict[str, float]:
+    """SD of each habit column over reference samples, on the prompts where the lab counts it."""
+    from overopt.lab.bon_study import RATE_COLUMNS, _column_prompt_mask
+
+    return {col: float(rates[_column_prompt_mask(col, kinds), j].std(ddof=1)) for j, col in enumerate(RATE_COLUMNS)}
 
 
 @dataclass(frozen=True)
 class HabitGrowth:
     directions: list[str]
-    growth_sd: np.ndarray  # (H,) E[habit | BoN(n_max)] - E[habit | BoN(1)], habit SDs over reference samples
-    n_max: int
-    n_prompts: int
+    growth_sd: np.ndarray  # (H,) habit at the end minus at the start, in habit SDs over reference samples
+    span: str  # what "start" and "end" are, e.g. "best-of-1 -> best-of-64" or "RL step 0 -> 60"
+
+
+def growth_from_rates(rates_along: dict[str, list[float]], sd: dict[str, float], span: str,
+                      key: str = "{}") -> HabitGrowth:
+    """Growth of each mapped habit from the first to the last point of a curve's ``rates``."""
+    names, growth = [], []
+    for direction, col in DIRECTION_HABITS.items():
+        series = rates_along.get(key.format(col))
+        if series and sd.get(col, 0) > 0 and series[0] is not None and series[-1] is not None:
+            names.append(direction)
+            growth.append((series[-1] - series[0]) / sd[col])
+    return HabitGrowth(names, np.asarray(growth), span)
 
 
 def bon_habit_growth(rm: Any, prompts: list[str], responses: list[str], prompt_ids: np.ndarray) -> HabitGrowth:
-    """Habit growth when best-of-N selects by ``rm`` among each prompt's reference samples (N = min per prompt)."""
-    from overopt.core.bon import bon_expectation
+    """Habit growth when best-of-N selects by ``rm`` among each prompt's reference samples (N = min per prompt).
 
+    Uses the lab's own best-of-n habit rates (``overopt.lab.bon_study.bon_rates``, exact expectations).
+    """
+    from overopt.lab.bon_study import bon_rates
+
+    rates, kinds = _habit_table(prompts, responses)  # (S, m), (S,)
     scores = np.asarray(rm.score(prompts, responses), dtype=float)
-    habits, benign = habit_matrix(prompts, responses)  # (S, H), (S,)
     ids = np.asarray(prompt_ids)
     groups = [np.flatnonzero(ids == g) for g in np.unique(ids)]
     n_max = min(len(g) for g in groups)
-    refusal = list(DIRECTION_HABITS).index("refusal")
-    deltas, weights = [], []
-    for g in groups:
-        g = g[:n_max]
-        curve = bon_expectation(scores[g], habits[g], [1, n_max])  # (2, H)
-        deltas.append(curve[1] - curve[0])
-        w = np.ones(habits.shape[1])
-        w[refusal] = float(benign[g[0]])  # refusing a harmful prompt is no habit
-        weights.append(w)
-    delta = np.average(np.asarray(deltas), axis=0, weights=np.asarray(weights))
-    sd = habits.std(axis=0, ddof=1)
-    growth = np.where(sd > 0, delta / np.where(sd > 0, sd, 1.0), 0.0)
-    return HabitGrowth(list(DIRECTION_HABITS), growth, n_max, len(groups))
+    groups = [g[:n_max] for g in groups]
+    along = bon_rates(scores, rates, groups, np.array([kinds[g[0]] for g in groups]), np.array([1, n_max]))
+    return growth_from_rates(along, habit_sd(rates, kinds), f"best-of-1 -> best-of-{n_max}")
 
 
 @dataclass(frozen=True)
@@ -108,8 +119,54 @@ def predictive_check(audit: Any, growth: HabitGrowth) -> PredictiveCheck:
 
     by = audit.by_name()
     names = [n for n in growth.directions if n in by]
+    if len(names) < 3:
+        raise InputError(f"a rank correlation needs at least 3 directions with a habit, got {len(names)}")
     eff = np.array([by[n].effect for n in names])
     gro = np.array([growth.growth_sd[growth.directions.index(n)] for n in names])
     res = spearmanr(eff, gro)
     return PredictiveCheck(float(res.statistic), float(res.pvalue), dict(zip(names, eff.tolist(), strict=True)),
                            dict(zip(names, gro.tolist(), strict=True)))
+
+
+def predictive_from_summary(run_dir: str | Path, *, per_prompt: int = 4, seed: int = 0) -> list[dict[str, Any]]:
+    """Predictive check on a finished lab study (``overopt lab --out RUN_DIR``).
+
+    For every best-of-n proxy curve and every RL run against a single proxy in ``summary.json``:
+    audit that proxy on samples of the run's reference LM and correlate its direction effects with
+    the habit growth along the curve (habit SDs from the study's best-of-n reference samples).
+    """
+    from overopt.audit.audit import audit_rm
+    from overopt.audit.base import lab_base
+    from overopt.models.lab_rm import LabRewardModel
+
+    run = Path(run_dir)
+    summary = json.loads((run / "summary.json").read_text())
+    base = lab_base(reference_dir=run / summary["reference"]["path"], per_prompt=per_prompt, seed=seed)
+    ref = lab_base(reference_dir=run / summary["reference"]["path"], per_prompt=16, seed=seed + 1)
+    sd = habit_sd(*_habit_table(ref.prompts, ref.responses))
+    paths = {p["name"]: run / p["path"] for p in summary["proxies"]}
+    audits: dict[str, Any] = {}
+
+    def audit_of(name: str) -> Any:
+        if name not in audits:
+            audits[name] = audit_rm(LabRewardModel.from_pretrained(paths[name]), base, seed=seed)
+        return audits[name]
+
+    out = []
+    for curve in summary.get("bon", []):
+        if curve.get("kind") == "proxy" and curve["name"] in paths:
+            g = growth_from_rates(curve["rates"], sd, f"best-of-1 -> best-of-{curve['n'][-1]}")
+            out.append({"curve": f"bon/{curve['name']}", "proxy": curve["name"], "span": g.span,
+                        **_check_dict(predictive_check(audit_of(curve["name"]), g))})
+    for curve in summary.get("rl", []):
+        reward = curve.get("reward")
+        if isinstance(reward, str) and reward in paths:
+            g = growth_from_rates(curve["rates"], sd, f"RL step {curve['step'][0]} -> {curve['step'][-1]}",
+                                  key="lab/{}")
+            out.append({"curve": f"rl/{curve['name']}", "proxy": reward, "span": g.span,
+                        **_check_dict(predictive_check(audit_of(reward), g))})
+    return out
+
+
+def _check_dict(c: PredictiveCheck) -> dict[str, Any]:
+    return {"spearman_rho": c.spearman_rho, "p_value": c.p_value, "effects": c.effects, "growth_sd": c.growth_sd}

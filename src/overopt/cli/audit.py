@@ -4,7 +4,8 @@
     overopt audit-rm --rm path/to/hf-rm --prompts SUITE --gold lab:gold
     overopt audit-rm --rm mypkg.rewards:score --prompts my_suite.jsonl --policy path/to/sft-model
 
-Base responses: ``--prompts lab`` (the lab's held-out prompts, reference-LM samples; the default for
+Base responses: ``--prompts lab`` (the lab's held-out prompts, samples of the reference LM of the
+proxy's own lab run when it lives in one, else of ``--policy`` or the cached default; the default for
 lab RMs), ``lab:grammar`` (the lab's corpus grammar, no model), a suite name or .jsonl file with
 reference responses, or any suite's prompts with samples from ``--policy``.
 """
@@ -34,10 +35,10 @@ def _base_set(prompts: str | None, rm_spec: str, policy: str | None, n_prompts: 
 
     source = prompts or ("lab" if _is_lab_spec(rm_spec) else b.ALL_SUITES)
     if source in ("lab", "lab:grammar"):
-        if policy is not None:
-            raise InputError("--policy cannot be combined with the lab prompts; the lab samples its own reference LM")
+        # a lab proxy is audited on samples of its own run's reference LM when it has one
+        ref_dir = policy or (b.find_lab_reference(rm_spec) if source == "lab" else None)
         return b.lab_base(n_prompts=n_prompts, per_prompt=per_prompt, seed=seed, max_new_tokens=max_new_tokens,
-                          source="grammar" if source == "lab:grammar" else "reference")
+                          source="grammar" if source == "lab:grammar" else "reference", reference_dir=ref_dir)
     if policy is None:
         return b.suite_base(source, n_prompts=n_prompts, seed=seed)
     from overopt.models.hf import HFPolicy
