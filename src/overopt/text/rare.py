@@ -118,7 +118,10 @@ def rare_token_runs(
     """
     low = fold(text) if folded is None else folded
     toks = words(low, folded=True) if tokens is None else tokens
-    runs = _repeat_runs(toks, min_repeats, max_ngram)
+    # Back-to-back copies of any n-gram repeat a bigram, so no repeated bigram means no repeat run
+    # (a cheap C-level check that skips the per-lag scans for most responses).
+    repeats = len(toks) > 1 and len(set(zip(toks, toks[1:]))) < len(toks) - 1  # noqa: B905
+    runs = _repeat_runs(toks, min_repeats, max_ngram) if repeats else []
     if table is not None and toks:
         counts, limit = table.counts, table.min_count()
         rare = bytes(counts.get(t, 0) < limit for t in toks)

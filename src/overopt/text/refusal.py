@@ -35,7 +35,8 @@ LABELS = ("compliance", "refusal", "partial")
 
 _CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 # Clause boundaries: sentence ends, line breaks, and ", but" / "; however" pivots.
-_CLAUSE = re.compile(r"(?<=[.!?])\s+|\n+|[,;:]\s+(?=(?:but|however|though|although|instead)\b)|\s+-\s+")
+# (No lookbehind: a leading lookbehind disables re's first-character scan and costs ~40 %.)
+_CLAUSE = re.compile(r"[.!?]\s+|\n+|[,;:]\s+(?=(?:but|however|though|although|instead)\b)| -\s+")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
 _TRIGGER = frozenset({"decline", "disclaimer_decline", "lecture"})
 # Look-alikes of a decline, checked on the text right after the cue ("I can't help| but notice",
@@ -93,7 +94,7 @@ def explain_refusal(response: str, *, folded: str | None = None, cues: list[dict
         return RefusalEvidence("compliance", [], spans)  # fast path: most responses
     # Code blocks are answer content; blank them out so their text adds no cues or clauses.
     n_code = 0
-    for m in _CODE_BLOCK.finditer(low):
+    for m in (_CODE_BLOCK.finditer(low) if "```" in low else ()):
         n_code += 1
         low = low[:m.start()] + " " * (m.end() - m.start()) + low[m.end():]
     spans = [s for s in spans if low[s["start"]:s["end"]].strip()]
@@ -108,7 +109,7 @@ def explain_refusal(response: str, *, folded: str | None = None, cues: list[dict
         types.append(_clause_type(low, a, b, cats))
     types = [t for t in types if t != "short"] or ["short"]
     has_scope = any(s["category"] == "scope" for s in spans)
-    label = _decide(types, n_code, len(_LIST_ITEM.findall(low)), has_scope)
+    label = _decide(types, n_code, (len(_LIST_ITEM.findall(low)) if "\n" in low else 0), has_scope)
     return RefusalEvidence(label, types, spans)
 
 

@@ -130,7 +130,9 @@ def _max_len(item: Item) -> int:
     return max((sum(_max_len(x) for x in alt) for alt in item[1]), default=0)
 
 
-def trie_regex(entries: list[tuple[str, object]], max_literals: int = 64) -> tuple[str, list[tuple]]:
+def trie_regex(
+    entries: list[tuple[str, object]], max_literals: int = 64, groups: bool = True
+) -> tuple[str, list[tuple]]:
     """A regex matching any ``(phrase, tag)`` entry as a whole word, preferring the longest.
 
     The pattern consumes only the one non-word character before a phrase; the phrase itself is in a
@@ -138,6 +140,8 @@ def trie_regex(entries: list[tuple[str, object]], max_literals: int = 64) -> tup
     Each phrase ends in an empty capturing group ``k = match.lastindex``: the phrase ends at
     ``match.start(k)`` and ``tags[k - 1]`` lists its tags (several when lexicons share a phrase).
     Scan ``" " + text``: the phrase is then ``text[m.start():m.start(k) - 1]``.
+    ``groups=False`` drops the per-phrase groups (they halve ``re``'s speed): the phrase is then the one
+    group ``m.group(1)`` and the caller finds its tags itself.
 
     ``re`` takes the first alternative that matches, not the longest: branches are ordered by the
     longest text they can match, so "i don't feel comfortable" is tried before "i don't feel".
@@ -157,8 +161,13 @@ def trie_regex(entries: list[tuple[str, object]], max_literals: int = 64) -> tup
     tags: list[tuple] = []
     reach: dict[int, int] = {}
     _fill_reach(root, lens, reach)
-    body = _node_regex(root, tags, lens, reach)
-    return f"[^\\w'](?={body})", tags
+    body = _node_regex(root, tags, lens, reach, groups)
+    return (f"[^\\w'](?={body})" if groups else f"[^\\w'](?=({body}))"), tags
+
+
+def phrase_regex(phrase: str) -> str:
+    """One phrase of the mini-syntax as a plain regex (same character rules as the trie)."""
+    return "".join(_item_regex(item) for item in parse(phrase))
 
 
 def _fill_reach(node: dict, lens: dict[str, int], reach: dict[int, int]) -> int:
@@ -171,12 +180,12 @@ def _fill_reach(node: dict, lens: dict[str, int], reach: dict[int, int]) -> int:
     return best
 
 
-def _node_regex(node: dict, tags: list[tuple], lens: dict[str, int], reach: dict[int, int]) -> str:
+def _node_regex(node: dict, tags: list[tuple], lens: dict[str, int], reach: dict[int, int], groups: bool) -> str:
     keys = sorted((k for k in node if k), key=lambda k: (-(lens[k] + reach[id(node[k])]), k))
-    alts = [key + _node_regex(node[key], tags, lens, reach) for key in keys]
+    alts = [key + _node_regex(node[key], tags, lens, reach, groups) for key in keys]
     if "" in node:
         tags.append(tuple(node[""]))
-        alts.append(r"(?!\w)()")  # longest first: ending here is the last alternative
+        alts.append(r"(?!\w)()" if groups else r"(?!\w)")  # longest first: ending here is the last alternative
     if len(alts) == 1:
         return alts[0]
     return "(?:" + "|".join(alts) + ")"
