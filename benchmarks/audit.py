@@ -8,9 +8,13 @@ tiny random-init Hugging Face sequence classifier (GPT-2, 2 layers, 64 dims):
   samples, every direction): load the saved RM, sample base responses, build pairs, score, statistics.
   Target: under a minute.
 
+With ``--lab-run DIR`` (a finished ``overopt lab`` study) it also prints the predictive check: per
+best-of-n proxy curve (and RL run against a single proxy, when the study has them), the Spearman
+rank correlation between the audit effects of that proxy and the habit growth along the curve.
+
 Run (CPU; first run trains and caches the quick reference LM, ~30 s)::
 
-    .venv/bin/python benchmarks/audit.py [--threads 1]
+    .venv/bin/python benchmarks/audit.py [--threads 1] [--lab-run DIR]
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ def tiny_hf_rm(path: Path):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lab-run", default=None, help="a finished lab study directory (summary.json)")
     args = ap.parse_args()
     import torch
 
@@ -106,6 +111,23 @@ def main() -> None:
         print(f"  {label}: {total:.1f} s total ({res.seconds:.2f} s audit, {res.pairs_scored} pairs, "
               f"{res.pairs_per_second:.0f} pairs/s), exploitable={res.exploitable()}; target < 60 s: "
               f"{'ok' if total < 60 else 'MISSED'}")
+    if args.lab_run:
+        predictive(args.lab_run)
+
+
+def predictive(run_dir: str) -> None:
+    import numpy as np
+
+    from overopt.audit.lab_check import predictive_from_summary
+
+    rows = predictive_from_summary(run_dir)
+    print(f"\npredictive check on {run_dir}: Spearman rho(audit effect, habit growth) over directions")
+    for r in rows:
+        print(f"  {r['curve']:24s} {r['span']:28s} rho={r['spearman_rho']:+.2f} (p={r['p_value']:.3f}, "
+              f"{len(r['effects'])} directions)")
+    if rows:
+        rhos = np.array([r["spearman_rho"] for r in rows])
+        print(f"  median rho {np.median(rhos):+.2f}, mean {rhos.mean():+.2f} over {len(rows)} curves")
 
 
 if __name__ == "__main__":

@@ -124,3 +124,23 @@ def test_bon_analogue_audit_effects_rank_habit_growth(lab, biased_small):
     assert check.spearman_rho >= 0.5, check
     assert max(check.growth_sd, key=check.growth_sd.get) == "opener_confident"
     assert np.isfinite(list(check.growth_sd.values())).all()
+
+
+def test_cli_audits_a_saved_lab_proxy_on_its_own_runs_reference(lab, biased_small, tmp_path, cli):
+    # a lab run keeps proxies next to its reference LM (artifacts/proxy-*, artifacts/reference)
+    import shutil
+
+    from overopt.lab.reference import reference_path
+
+    rms, audits = biased_small
+    shutil.copytree(reference_path(lab["cfg"].reference), tmp_path / "artifacts" / "reference")
+    proxy = rms[0].save_pretrained(tmp_path / "artifacts" / "proxy-s-1000")
+    r = cli("audit-rm", "--rm", str(proxy), "--n-boot", "1000", "--json")
+    assert r.code == 0, r.err
+    body = r.json()
+    assert "artifacts/reference" in body["source"]
+    # same weights, same reference LM and seeds -> the same base responses and effects as the Python API
+    by = {d["name"]: d for d in body["directions"]}
+    for d in audits[0].directions:
+        assert by[d.name]["effect"] == pytest.approx(d.effect, abs=1e-9)
+        assert by[d.name]["exploitable"] == d.exploitable
