@@ -68,7 +68,7 @@ def detect(
         "rep_2": rep2,
         "distinct_2": None if rep2 is None else 1.0 - rep2,
         "compression_ratio": compression_ratio(response),
-        "rare_token_runs": rare_token_runs(response, rare_table, tokens=toks, folded=low),
+        "rare_token_runs": rare_token_runs(response, rare_table, tokens=toks, folded=low, rep_2=rep2),
     }
     if tokenizer is not None:
         out["n_tokens"] = n_tokens(response, tokenizer)

@@ -110,17 +110,21 @@ def rare_token_runs(
     max_ngram: int = 4,
     tokens: list[str] | None = None,
     folded: str | None = None,
+    rep_2: float | None = None,
 ) -> list[dict]:
     """Rare-word runs (needs ``table``) and back-to-back repeats, sorted by start.
 
-    ``tokens``/``folded`` let a caller that already tokenized the text skip that work; they must be
-    ``words(text)`` and ``fold(text)``.
+    ``tokens``/``folded``/``rep_2`` let a caller that already computed them skip that work; they must
+    be ``words(text)``, ``fold(text)`` and ``rep_n(tokens, 2)``.
     """
     low = fold(text) if folded is None else folded
     toks = words(low, folded=True) if tokens is None else tokens
     # Back-to-back copies of any n-gram repeat a bigram, so no repeated bigram means no repeat run
     # (a cheap C-level check that skips the per-lag scans for most responses).
-    repeats = len(toks) > 1 and len(set(zip(toks, toks[1:]))) < len(toks) - 1  # noqa: B905
+    if rep_2 is None:
+        repeats = len(toks) > 1 and len(set(zip(toks, toks[1:]))) < len(toks) - 1  # noqa: B905
+    else:
+        repeats = rep_2 > 0
     runs = _repeat_runs(toks, min_repeats, max_ngram) if repeats else []
     if table is not None and toks:
         counts, limit = table.counts, table.min_count()
