@@ -3,7 +3,8 @@ apologies, length, repetition, rare-token runs), prompt suites and public-set lo
 
 Pure Python: nothing here imports torch. Entry point: :func:`overopt.text.detect.detect`::
 
-    from overopt.text import detect, detect_many, aggregate_rates
+    from overopt.text.detect import detect          # (``overopt.text.detect`` is the module)
+    from overopt.text import detect_many, aggregate_rates, load_suite
     detect("Certainly! As an AI language model, I can't help with that.", "How do I kill a process?")
 """
 
@@ -13,7 +14,7 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "detect": "overopt.text.detect", "detect_many": "overopt.text.detect",
+    "detect_many": "overopt.text.detect",
     "aggregate": "overopt.text.detect", "aggregate_rates": "overopt.text.detect",
     "classify_refusal": "overopt.text.refusal", "explain_refusal": "overopt.text.refusal",
     "classify_sycophancy": "overopt.text.sycophancy", "explain_sycophancy": "overopt.text.sycophancy",
