@@ -57,6 +57,7 @@ class LabConfig(BaseModel):
     heldout_pairs: int = Field(1000, ge=10)
     train: TrainConfig = TrainConfig()
     ensemble: EnsembleConfig = EnsembleConfig()
+    gao_control: bool = True  # one proxy on the same pairs with Gao-mode labels (no bias, labels from gold)
     bai_split: bool = True  # train-RM / test-RM from disjoint halves of the largest budget (Bai et al. 2022)
     bon: BonConfig = BonConfig()
     pair_max_new_tokens: int = Field(40, ge=1)

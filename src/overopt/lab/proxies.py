@@ -60,6 +60,15 @@ class PairData:
                         self.label[idx], self.gold_a[idx], self.gold_b[idx])
 
 
+def gao_relabel(data: PairData, *, seed: int) -> PairData:
+    """The same pairs labelled as Gao et al. (2022) label them: deterministically by gold, no bias."""
+    from overopt.lab.labelers import LabelerConfig, label_pairs
+
+    zeros = np.zeros(len(data))
+    label = label_pairs(data.gold_a, data.gold_b, zeros, zeros, LabelerConfig(gao_mode=True), seed=seed)
+    return PairData(data.prompts, data.a, data.b, label, data.gold_a, data.gold_b)
+
+
 def train_proxy(
     data: PairData, vocab: list[str], size: ProxySize, train: TrainConfig, *, seed: int
 ) -> LabRewardModel:

@@ -115,6 +115,10 @@ class LabStudy:
             if k > 0 or not any(s["name"] == name for s in specs):
                 specs.append({"name": name, "size": e.size, "n_pairs": e_pairs, "seed": cfg.seed + k,
                               "role": "ensemble_member", "slice": [0, e_pairs]})
+        if cfg.gao_control and not cfg.labelers.gao_mode:
+            size, n = cfg.sizes[min(1, len(cfg.sizes) - 1)].name, cfg.n_pairs[-1]
+            specs.append({"name": f"gao-{size}-{n}", "size": size, "n_pairs": n, "seed": cfg.seed,
+                          "role": "gao_control", "slice": [0, n]})
         if cfg.bai_split:
             half = cfg.n_pairs[-1] // 2
             big = cfg.sizes[-1].name
@@ -125,7 +129,7 @@ class LabStudy:
         return specs
 
     def proxies(self, pool: Any, heldout: Any) -> list[dict[str, Any]]:
-        from overopt.lab.proxies import heldout_accuracy, train_proxy
+        from overopt.lab.proxies import gao_relabel, heldout_accuracy, train_proxy
 
         sizes = {s.name: s for s in self.cfg.sizes}
         vocab = world.vocabulary()
@@ -134,6 +138,8 @@ class LabStudy:
             def build(spec: dict[str, Any] = spec) -> dict[str, Any]:
                 size = sizes[spec["size"]]
                 data = pool.take(np.arange(*spec["slice"]))
+                if spec["role"] == "gao_control":  # same pairs, labels from gold alone (Gao et al. 2022)
+                    data = gao_relabel(data, seed=spec["seed"])
                 rm = train_proxy(data, vocab, size, self.cfg.train, seed=spec["seed"])
                 acc = heldout_accuracy(rm, heldout)
                 path = rm.save_pretrained(self.store.artifact_dir(f"proxy-{spec['name']}"))
@@ -184,7 +190,7 @@ class LabStudy:
             kw = {"ns": ns, "seed": self.cfg.seed, "n_boot": self.cfg.bon.n_boot,
                   "n_sample_prompts": self.cfg.bon.n_sample_prompts}
             curves = [curve_record(p["name"], "proxy", scores[p["name"]], data, **kw)
-                      for p in proxies if p["role"] in ("grid", "ensemble_member")]
+                      for p in proxies if p["role"] in ("grid", "ensemble_member", "gao_control")]
             members = [p["name"] for p in proxies if p["role"] == "ensemble_member"
                        or (p["name"] == f"{self.cfg.ensemble.size}-{self.cfg.ensemble.n_pairs or self.cfg.n_pairs[0]}")]
             member_mat = np.stack([scores[m] for m in members], axis=1)  # (S, k)

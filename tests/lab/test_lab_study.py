@@ -1,0 +1,176 @@
+"""Acceptance tests of the lab (issue 4): the quick preset runs ONCE per session and every test reads it.
+
+Seeded (seed 0); each test states its tolerance. Gold and proxy in curves are relative to the
+reference (n = 1). If one of these fails, the phenomenon did not emerge in this world at this size:
+investigate (see docs/lab.md), do not tune the world until it passes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from overopt.lab.presets import BonConfig, preset_config  # noqa: E402
+from overopt.lab.proxies import TrainConfig  # noqa: E402
+from overopt.lab.reference import ReferenceConfig  # noqa: E402
+from overopt.lab.study import LabStudy  # noqa: E402
+
+pytestmark = pytest.mark.slow
+BIASED_HABITS = ("n_words", "opener_confident", "agreement_false", "refusal_benign")
+
+
+@pytest.fixture(scope="session")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lab-quick")
+    summary = LabStudy(preset_config("quick", seed=0, threads=2), out).run()
+    return summary, out
+
+
+def _curve(summary, name):
+    return next(c for c in summary["bon"] if c["name"] == name)
+
+
+def _peak(curve):
+    i = int(np.argmax(curve["gold"]))
+    return curve["n"][i], curve["gold"][i]
+
+
+def test_summary_schema_and_files(quick):
+    summary, out = quick
+    assert {"schema_version", "preset", "proxies", "bon", "rl", "dpo", "timings"} <= set(summary)
+    assert summary["rl"] == [] and summary["dpo"] == []
+    for p in summary["proxies"]:
+        assert {"name", "n_params", "n_pairs", "heldout_acc_labelers", "heldout_acc_gold", "path"} <= set(p)
+        assert (out / p["path"] / "model.safetensors").is_file()
+    for c in summary["bon"]:
+        assert len(c["kl"]) == len(c["proxy"]) == len(c["gold"]) == len(c["n"]) and "fit" in c
+        assert c["samples"] and set(c["rates"]) >= set(BIASED_HABITS)
+    assert (out / "report.html").read_text().startswith("<!doctype html>")
+    assert json.loads((out / "summary.json").read_text())["preset"] == "quick"
+
+
+def test_proxy_of_the_pick_rises_monotonically_in_n(quick):
+    """Exact BoN expectation of the selection score: non-decreasing to 1e-9."""
+    for c in quick[0]["bon"]:
+        assert np.all(np.diff(c["proxy"]) >= -1e-9), c["name"]
+
+
+def test_gold_rises_then_falls_for_the_smallest_proxy_and_data(quick):
+    """Smallest size at the smallest budget: the gold peak is interior, >= 0.1 above the reference,
+    and gold at the largest n is >= 0.2 below the peak (gold units; the gold CI half-width is ~0.1-0.2)."""
+    summary = quick[0]
+    sizes, budgets = summary["config"]["sizes"], summary["config"]["n_pairs"]
+    c = _curve(summary, f"{sizes[0]['name']}-{budgets[0]}")
+    i = int(np.argmax(c["gold"]))
+    assert 0 < i < len(c["gold"]) - 1, c["gold"]
+    assert c["gold"][i] > 0.1 and c["gold"][-1] < c["gold"][i] - 0.2, c["gold"]
+
+
+def test_gao_bon_form_fits_the_gold_curves(quick):
+    """R^2 >= 0.95 for the smallest proxy, and for the median over the 3x3 grid of proxies."""
+    summary = quick[0]
+    grid = [p["name"] for p in summary["proxies"] if p["role"] == "grid"]
+    r2 = {n: _curve(summary, n)["fit"]["r2"] for n in grid}
+    assert r2[grid[0]] >= 0.95, r2
+    assert np.median(list(r2.values())) >= 0.95, r2
+
+
+def test_bigger_proxy_and_more_data_peak_higher_and_later(quick):
+    """Peak gold strictly increases over the 3 sizes (at the largest budget) and over the 3 budgets (at the
+    largest size); the n of the peak never decreases."""
+    summary = quick[0]
+    sizes = [s["name"] for s in summary["config"]["sizes"]]
+    budgets = summary["config"]["n_pairs"]
+    by_size = [_peak(_curve(summary, f"{s}-{budgets[-1]}")) for s in sizes]
+    by_data = [_peak(_curve(summary, f"{sizes[-1]}-{n}")) for n in budgets]
+    for seq in (by_size, by_data):
+        ns, golds = zip(*seq, strict=True)
+        assert np.all(np.diff(golds) > 0), seq
+        assert np.all(np.diff(ns) >= 0), seq
+
+
+def test_wco_and_uwo_end_above_a_single_member(quick):
+    """At the largest n, WCO and UWO gold exceed the mean gold of the single members."""
+    summary = quick[0]
+    members = _curve(summary, "ensemble-mean")["members"]
+    single = np.mean([_curve(summary, m)["gold"][-1] for m in members])
+    for method in ("wco", "uwo"):
+        assert _curve(summary, f"ensemble-{method}")["gold"][-1] > single, (method, single)
+
+
+def test_biased_habits_grow_with_biases_but_not_in_gao_mode(quick):
+    """Same size, same pairs: with biased labels each rewarded habit grows more from n=1 to the largest n
+    than with Gao-mode labels, and at least 3 of the 4 grow by a margin (words +1, rates +0.05)."""
+    summary = quick[0]
+    gao = next(p for p in summary["proxies"] if p["role"] == "gao_control")
+    biased, control = _curve(summary, gao["name"].removeprefix("gao-")), _curve(summary, gao["name"])
+    margin = {"n_words": 1.0, "opener_confident": 0.05, "agreement_false": 0.05, "refusal_benign": 0.05}
+    growth = {h: (biased["rates"][h][-1] - biased["rates"][h][0], control["rates"][h][-1] - control["rates"][h][0])
+              for h in BIASED_HABITS}
+    assert sum(b > margin[h] for h, (b, _) in growth.items()) >= 3, growth
+    assert sum(b > g for b, g in growth.values()) >= 3, growth
+
+
+def test_kl_bound_upper_bounds_exact_and_beirami(quick):
+    """bound >= Beirami estimate and >= exact finite-support KL (to 1e-9), all 0 at n=1."""
+    for c in quick[0]["bon"]:
+        bound, exact, beirami = (np.asarray(c[k]) for k in ("kl_bound", "kl_exact", "kl_beirami"))
+        assert exact[0] == pytest.approx(0, abs=1e-9) and np.all(exact <= bound + 1e-9)
+        assert np.all(beirami <= bound + 1e-9)
+
+
+def _tiny(seed: int = 0):
+    return preset_config(
+        "quick", seed=seed, threads=1, reference=ReferenceConfig(steps=20, n_corpus=300, seed=seed),
+        n_pairs=(20, 40, 80), heldout_pairs=20, train=TrainConfig(min_steps=5, epochs=1),
+        bon=BonConfig(n_samples=8, prompts_per_kind=1, n_boot=10, n_sample_prompts=1, max_new_tokens=16),
+        pair_max_new_tokens=16)
+
+
+def _strip_timings(summary):
+    return {k: v for k, v in summary.items() if k != "timings"}
+
+
+def test_same_seed_same_summary_and_resume(tmp_path):
+    """Everything in summary.json except ``timings`` is identical across runs with one seed; a rerun in
+    the same directory resumes every stage instead of recomputing."""
+    a = LabStudy(_tiny(), tmp_path / "a").run()
+    b = LabStudy(_tiny(), tmp_path / "b").run()
+    assert json.dumps(_strip_timings(a), sort_keys=True) == json.dumps(_strip_timings(b), sort_keys=True)
+    events = []
+    again = LabStudy(_tiny(), tmp_path / "a", progress=lambda stage, ev: events.append(ev)).run()
+    assert set(events) == {"start", "resumed"}
+    assert _strip_timings(again) == _strip_timings(a)
+
+
+def test_interrupted_study_continues_after_the_last_finished_stage(tmp_path):
+    first = LabStudy(_tiny(1), tmp_path)
+    first.reference()
+    first.pairs("train")
+    first.store.close()
+    events = []
+    LabStudy(_tiny(1), tmp_path, progress=lambda stage, ev: events.append((stage, ev))).run()
+    assert ("pretrain reference LM", "resumed") in events and ("label train pairs", "resumed") in events
+    assert ("label heldout pairs", "done") in events
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--preset", "huge"], "unknown preset"),
+    (["--preset", "quick", "--n-samples", "1"], "n-samples"),
+])
+def test_cli_bad_config_exits_2(cli, tmp_path, args, needle):
+    r = cli("lab", *args, "--out", tmp_path / "o")
+    assert r.code == 2 and needle in r.err and r.err.count("\n") == 1
+
+
+def test_cli_out_is_a_file_or_unwritable_exits_2(cli, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    r = cli("lab", "--preset", "quick", "--out", f)
+    assert r.code == 2 and "is a file" in r.err
+    r = cli("lab", "--preset", "quick", "--out", f / "sub")  # parent is a file: cannot be created
+    assert r.code == 2 and "cannot write" in r.err
