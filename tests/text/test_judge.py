@@ -107,3 +107,17 @@ def test_heuristic_judge_matches_detect():
     prompts, responses = [r["prompt"] for r in ROWS], [r["response"] for r in ROWS]
     assert judge.refusal(prompts, responses) == [r["refusal"] for r in results]
     assert judge.sycophancy(prompts, responses) == [r["sycophancy"] for r in results]
+
+
+def test_detect_cli_with_hf_judge(cli, tmp_path):
+    model = _tiny_classifier(tmp_path / "ref", 3, {0: "compliance", 1: "refusal", 2: "partial"})
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    r = cli("detect", src, "--judge-refusal", model, "-o", out, "--json")
+    assert r.code == 0, r.err
+    got = [json.loads(line)["overopt"]["refusal"] for line in out.read_text(encoding="utf-8").splitlines()]
+    prompts, responses = [x["prompt"] for x in ROWS], [x["response"] for x in ROWS]
+    assert got == HFClassifierJudge(refusal=model).refusal(prompts, responses)
+    r = cli("detect", src, "--judge-refusal", model, "--judge-endpoint", "http://127.0.0.1:9/v1")
+    assert r.code == 2 and "not both" in r.err

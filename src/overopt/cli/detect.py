@@ -77,6 +77,20 @@ def rates_payload(agg: dict) -> dict[str, Any]:
     }
 
 
+def _make_judge(refusal: Path | None, sycophancy: Path | None, endpoint: str | None, model: str):
+    if endpoint is not None and (refusal is not None or sycophancy is not None):
+        raise InputError("use either --judge-endpoint or --judge-refusal/--judge-sycophancy, not both")
+    if endpoint is not None:
+        from overopt.text.judge import ChatEndpointJudge
+
+        return ChatEndpointJudge(endpoint, model)
+    if refusal is not None or sycophancy is not None:
+        from overopt.text.judge import HFClassifierJudge
+
+        return HFClassifierJudge(refusal=refusal, sycophancy=sycophancy)
+    return None
+
+
 @app.command("detect")
 def detect_command(
     input: Annotated[Path, typer.Argument(help="JSONL file, one object per line with 'response' (and 'prompt').")],
@@ -86,6 +100,13 @@ def detect_command(
     max_freq: Annotated[float, typer.Option(help="A word is rare below this relative frequency.")] = 1e-5,
     response_field: Annotated[str, typer.Option(help="Field holding the response text.")] = "response",
     prompt_field: Annotated[str, typer.Option(help="Field holding the prompt text.")] = "prompt",
+    judge_refusal: Annotated[Path | None, typer.Option(
+        help="HF sequence-classification model to label refusals instead of the heuristic.")] = None,
+    judge_sycophancy: Annotated[Path | None, typer.Option(
+        help="HF sequence-classification model to label sycophancy instead of the heuristic.")] = None,
+    judge_endpoint: Annotated[str | None, typer.Option(
+        help="OpenAI-compatible base URL (e.g. http://localhost:8000/v1) to label refusal and sycophancy.")] = None,
+    judge_model: Annotated[str, typer.Option(help="Model name sent to --judge-endpoint.")] = "judge",
     json_out: Annotated[bool, typer.Option("--json", help="Print aggregate rates as one JSON object.")] = False,
 ) -> None:
     """Flag refusals, sycophancy, stock phrases, hedges, apologies, repetition and rare-token runs."""
@@ -95,6 +116,7 @@ def detect_command(
     if not input.is_file():
         raise InputError(f"{input} does not exist or is not a file; pass a JSONL file of responses")
     table = RareTable.load(rare_table, max_freq) if rare_table is not None else None
+    judge = _make_judge(judge_refusal, judge_sycophancy, judge_endpoint, judge_model)
     results, responses, n_err, n_lines = [], [], 0, 0
     sink = output.open("w", encoding="utf-8") if output is not None else None
     to_stdout = sink is None and not json_out
@@ -103,6 +125,9 @@ def detect_command(
             n_lines += 1
             if error is None:
                 res = detect(row[response_field], row.get(prompt_field), rare_table=table)
+                if judge is not None:  # the judge's labels replace the heuristic ones
+                    args = ([row.get(prompt_field)], [row[response_field]])
+                    res["refusal"], res["sycophancy"] = judge.refusal(*args)[0], judge.sycophancy(*args)[0]
                 results.append(res)
                 responses.append(row[response_field])
                 out_row = {**row, "overopt": res}
