@@ -3,8 +3,10 @@
 Runs GRPO on a tiny random-init GPT-2 (saved to a temp dir, no hub) for ``--steps`` steps,
 alternating runs without and with the callback at its default cadence (``every=50``) in this
 process, and prints the mean step time of each and their ratio. Step time is measured from one
-``on_step_begin`` to the next, so it includes everything callbacks do at step end. The one-time
-setup (reference load + step-0 evaluation in ``on_train_begin``) is reported separately.
+``on_step_begin`` to the next, so it includes everything callbacks do at step end, in process CPU
+time (with one torch thread this is the work done, and unlike wall time it does not move when
+other processes load the machine; wall time is printed too). The one-time setup (reference load +
+step-0 evaluation in ``on_train_begin``) is reported separately.
 
     .venv/bin/python benchmarks/monitor.py            # ~2-3 minutes on a laptop CPU
     .venv/bin/python benchmarks/monitor.py --steps 100 --repeats 1
@@ -46,26 +48,23 @@ def proxy(prompts, completions, **_):
 
 
 def heldout(prompts, responses):
-    return [float(r.count("w3")) - 0.1 * len(r.split()) for r in responses]
+    # correlated with the proxy, so it rises and the best checkpoint is saved often (its cost counts)
+    return [float(r.count("w7")) + 0.5 * r.count("w3") for r in responses]
 
 
-def run(model: str, out: Path, steps: int, callback) -> tuple[float, float]:
-    """Mean seconds per step (steps 2..end) and the on_train_begin setup seconds."""
+def run(model: str, out: Path, steps: int, callback, clock=time.process_time) -> tuple[float, float, float]:
+    """Mean CPU seconds per step (steps 2..end), mean wall seconds per step, on_train_begin setup seconds."""
     from datasets import Dataset
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    marks: list[float] = []
+    marks: list[tuple[float, float]] = []
+
+    def mark(*a, **k):
+        marks.append((clock(), time.perf_counter()))
 
     class Timer(TrainerCallback):
-        def on_train_begin(self, *a, **k):
-            marks.append(time.perf_counter())
-
-        def on_step_begin(self, *a, **k):
-            marks.append(time.perf_counter())
-
-        def on_train_end(self, *a, **k):
-            marks.append(time.perf_counter())
+        on_train_begin = on_step_begin = on_train_end = mark
 
     prompts = [" ".join(f"w{(i * 7 + j) % 61}" for j in range(6)) for i in range(64)]
     args = GRPOConfig(output_dir=str(out), per_device_train_batch_size=8, num_generations=4,
@@ -77,9 +76,10 @@ def run(model: str, out: Path, steps: int, callback) -> tuple[float, float]:
     trainer.train()
     # marks: train_begin, step_begin x steps, train_end. Setup = first step_begin - train_begin minus
     # nothing else (the Timer runs first, so on_train_begin of the overopt callback falls in between).
-    setup = marks[1] - marks[0]
-    per_step = (marks[-1] - marks[2]) / (steps - 1)  # from step 2 on: no warm-up, includes step-end work
-    return per_step, setup
+    setup = marks[1][1] - marks[0][1]
+    # from step 2 on: no warm-up; includes all step-end work of every callback
+    cpu, wall = ((marks[-1][i] - marks[2][i]) / (steps - 1) for i in (0, 1))
+    return cpu, wall, setup
 
 
 def main() -> None:
@@ -97,27 +97,30 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="overopt-bench-"))
     model = save_tiny(tmp / "model")
     eval_prompts = [" ".join(f"w{(i * 5 + j) % 61}" for j in range(6)) for i in range(a.eval_prompts)]
-    base, withcb, setups, evals, inrun = [], [], [], [], []
+    base, withcb, walls, setups, evals, inrun = [], [], [], [], [], []
     for r in range(a.repeats):
         cb = OverOptCallback(heldout_reward=heldout, eval_prompts=eval_prompts)  # default cadence
         if r % 2:  # alternate the order: machine load drifts, and the run order must not decide the ratio
-            t, setup = run(model, tmp / f"cb{r}", a.steps, cb)
-            base.append(run(model, tmp / f"base{r}", a.steps, None)[0])
+            t, wall, setup = run(model, tmp / f"cb{r}", a.steps, cb)
+            b0, bwall, _ = run(model, tmp / f"base{r}", a.steps, None)
         else:
-            base.append(run(model, tmp / f"base{r}", a.steps, None)[0])
-            t, setup = run(model, tmp / f"cb{r}", a.steps, cb)
+            b0, bwall, _ = run(model, tmp / f"base{r}", a.steps, None)
+            t, wall, setup = run(model, tmp / f"cb{r}", a.steps, cb)
+        base.append(b0)
+        walls.append((bwall, wall))
         withcb.append(t)
         setups.append(setup)
         first = cb.evals_[0]  # the step-0 evaluation happens in on_train_begin (setup, not step time)
         later = cb.eval_seconds_ - cb.step0_seconds_
         evals.append(later / max(len(cb.evals_) - 1, 1))
-        inrun.append(later / (t * (a.steps - 1) - later))  # callback time / the rest of the loop's time
-        print(f"repeat {r}: without {base[-1] * 1e3:.1f} ms/step, with {t * 1e3:.1f} ms/step; "
+        inrun.append(later / (wall * (a.steps - 1) - later))  # callback wall time / the rest of the loop's
+        print(f"repeat {r}: CPU without {b0 * 1e3:.1f} ms/step, with {t * 1e3:.1f} ms/step (wall {bwall * 1e3:.1f}"
+              f" / {wall * 1e3:.1f}); "
               f"{len(cb.evals_) - 1} evaluations after step {first.step}, {evals[-1]:.3f} s each "
               f"(of which checkpoint saves {cb.save_seconds_:.2f} s in total)")
     b, w = sum(base) / len(base), sum(withcb) / len(withcb)
     print(f"GRPO tiny model, {a.steps} steps, every={cb.every}, {a.eval_prompts} eval prompts x {cb.n_samples}")
-    print(f"step time without callback: {b * 1e3:.1f} ms; with: {w * 1e3:.1f} ms; "
+    print(f"CPU step time without callback: {b * 1e3:.1f} ms; with: {w * 1e3:.1f} ms; "
           f"ratio {w / b:.3f} (overhead {100 * (w / b - 1):+.1f} %, goal <= 5 %)")
     print(f"in-run attribution (noise-robust): time inside the callback's step-end evaluations / rest of the "
           f"loop = {100 * sum(inrun) / len(inrun):.1f} %")

@@ -78,10 +78,13 @@ def test_grpo_run_logs_overopt_metrics_saves_best_and_is_analyzable(tiny, tmp_pa
     assert (tmp_path / "out" / BEST_DIR / "config.json").exists()
     records = tmp_path / "out" / RECORDS_FILE
     assert [json.loads(x)["step"] for x in records.read_text().splitlines()] == [0, 2, 4]
-    capsys.readouterr()
-    assert cli_main(["analyze", str(records), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["kl_unit"] == "per_sequence" and out["columns"]["gold"] == M.GOLD
+    tr.save_state()  # trainer_state.json: the trainer's own log, overopt/* rows included
+    for log in (records, tmp_path / "out"):
+        capsys.readouterr()
+        assert cli_main(["analyze", str(log), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["kl_unit"] == "per_sequence" and out["columns"]["gold"] == M.GOLD
+        assert out["overoptimized"] is False and out["n_steps"] >= 3
 
 
 def test_the_callback_does_not_change_training(tiny, tmp_path):
@@ -123,19 +126,26 @@ def test_rloo_and_dpo_runs(tiny, tmp_path):
     assert [r.step for r in cb.monitor.records_] == [0, 2]
     assert [r["step"] for r in tr.state.log_history if M.KL in r] == [0, 2]
 
-    cb = OverOptCallback(heldout_reward=heldout, eval_prompts=PROMPTS, every=1, detectors=False, save_best=False)
+    from transformers import AutoTokenizer, GPT2Config, GPT2ForSequenceClassification
+
+    rm_path = tmp_path / "heldout_rm"  # a held-out RM as a Hugging Face sequence-classification directory
+    torch.manual_seed(3)
+    GPT2ForSequenceClassification(GPT2Config(vocab_size=len(WORDS), n_positions=64, n_embd=16, n_layer=1, n_head=2,
+                                             num_labels=1, pad_token_id=0)).save_pretrained(rm_path)
+    AutoTokenizer.from_pretrained(tiny).save_pretrained(rm_path)
+    cb = OverOptCallback(heldout_reward=str(rm_path), eval_prompts=PROMPTS, every=1, detectors=False,
+                         save_best=False)
     data = Dataset.from_dict({"prompt": PROMPTS * 4, "chosen": [" good"] * 8, "rejected": [" very"] * 8})
     args = trl.DPOConfig(output_dir=str(tmp_path / "dpo"), per_device_train_batch_size=4, max_steps=2,
                          logging_steps=1, report_to="none", use_cpu=True, disable_tqdm=True, save_strategy="no",
                          learning_rate=1e-2)
-    from transformers import AutoTokenizer
-
     tr = trl.DPOTrainer(model=tiny, args=args, train_dataset=data, processing_class=AutoTokenizer.from_pretrained(tiny),
                         callbacks=[cb])
     tr.train()
     assert [r.step for r in cb.monitor.records_] == [0, 1, 2]
     last = [r for r in tr.state.log_history if M.KL in r][-1]
     assert last["step"] == 2 and last[M.KL_K3] > 0  # the policy moved away from the reference
+    assert len({r.gold for r in cb.monitor.records_}) > 1  # the RM scored the changing samples
 
 
 def _exact_kl(pol, ref, prompt_ids, eos, vocab, max_len):
