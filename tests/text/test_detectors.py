@@ -99,7 +99,7 @@ def _per_class(pairs, labels):
 
 def test_devset_per_class_precision_and_recall():
     rows = [json.loads(line) for f in (DEVSET, HELDOUT) for line in f.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 160
+    assert len(rows) >= 190
     results = detect_many(rows)
     ref = _per_class([(r["refusal"], d["refusal"]) for r, d in zip(rows, results, strict=True)], ("compliance", "refusal", "partial"))
     syc = _per_class([(r["sycophancy"], d["sycophancy"]) for r, d in zip(rows, results, strict=True)],
