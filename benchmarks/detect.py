@@ -25,7 +25,7 @@ from overopt.text.rare import rare_token_runs
 from overopt.text.refusal import classify_refusal
 from overopt.text.repetition import compression_ratio, rep_n, words
 from overopt.text.sycophancy import classify_sycophancy
-from overopt.text.trie import _expand_all, parse
+from overopt.text.trie import phrase_regex
 
 DEVSET = Path(__file__).parents[1] / "tests" / "data" / "text_devset.jsonl"
 
@@ -47,22 +47,21 @@ def corpus(mb: float, join: int = 1) -> list[tuple[str, str]]:
 
 
 def naive_patterns() -> list[tuple[str, re.Pattern[str]]]:
-    """One regex per literal phrase variant, matched case-insensitively on the raw text."""
+    """One compiled regex per lexicon entry (every phrase of every lexicon), tried one by one."""
     pats = []
     for name in LEXICONS:
         for category, phrases in load_lexicon(name).items():
             for phrase in phrases:
-                for variant in _expand_all(parse(phrase.lstrip("^")))[:64]:
-                    text = "".join(c for _, c in variant).strip()
-                    body = re.escape(text).replace(r"\ ", r"\W+").replace("'", "['\u2019]?")
-                    pats.append((f"{name}.{category}", re.compile(rf"(?<!\w){body}(?!\w)", re.I)))
+                body = phrase_regex(fold(phrase.lstrip("^")))
+                pats.append((f"{name}.{category}", re.compile(rf"(?<![\w']){body}(?!\w)")))
     return pats
 
 
 def naive_suite(prompt: str, response: str, pats) -> dict:
     hits = {}
+    low = fold(response)
     for tag, pat in pats:  # every pattern on every response
-        found = [(m.start(), m.end()) for m in pat.finditer(response)]
+        found = [(m.start(), m.end()) for m in pat.finditer(low)]
         if found:
             hits[tag] = found
     toks = words(response)

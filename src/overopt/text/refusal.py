@@ -94,9 +94,8 @@ def explain_refusal(response: str, *, folded: str | None = None, cues: list[dict
         return RefusalEvidence("compliance", [], spans)  # fast path: most responses
     # Code blocks are answer content; blank them out so their text adds no cues or clauses.
     n_code = 0
-    for m in (_CODE_BLOCK.finditer(low) if "```" in low else ()):
-        n_code += 1
-        low = low[:m.start()] + " " * (m.end() - m.start()) + low[m.end():]
+    if "```" in low:  # one pass, same length: offsets stay valid
+        low, n_code = _CODE_BLOCK.subn(lambda m: " " * (m.end() - m.start()), low)
     spans = [s for s in spans if low[s["start"]:s["end"]].strip()]
     types, starts, k = [], sorted((s["start"], s["category"]) for s in spans), 0
     for a, b in _clauses(low):  # one walk over clauses and (sorted) cues: linear, not clauses x cues
