@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import warnings
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -15,8 +15,10 @@ trl = pytest.importorskip("trl")
 
 from overopt import metrics as M  # noqa: E402
 from overopt.cli import main as cli_main  # noqa: E402
-from overopt.integrations.evaluate import evaluate_policy  # noqa: E402
-from overopt.integrations.trl import BEST_DIR, RECORDS_FILE, OverOptCallback, _hf_policy_class  # noqa: E402
+from overopt.integrations.exact import sampled_ids_pair  # noqa: E402
+from overopt.integrations.trl import BEST_DIR, RECORDS_FILE, OverOptCallback  # noqa: E402
+from overopt.models.hf import HFPolicy  # noqa: E402
+from overopt.study.evaluate import evaluate_policy  # noqa: E402
 
 pytestmark = pytest.mark.slow
 WORDS = ["<pad>", "<eos>", "<unk>", "tell", "me", "about", "cats", "dogs", "good", "bad", "very", "yes", "no"]
@@ -167,17 +169,22 @@ def _exact_kl(pol, ref, prompt_ids, eos, vocab, max_len):
 
 
 def test_logged_kl_is_an_unbiased_estimate_of_the_exact_sequence_kl(tmp_path):
+    # A random-init model samples <pad>/<unk>, which decoding drops: scoring the decoded text would
+    # score other sequences than the sampled ones. The callback's pair scores the sampled ids.
     words = ["<pad>", "<eos>", "<unk>", "a", "b"]
-    cls = _hf_policy_class()
-    pol = cls.from_pretrained(_save_tiny(tmp_path / "p", words, 1))
-    ref = cls.from_pretrained(_save_tiny(tmp_path / "r", words, 2))
+    pol = HFPolicy.from_pretrained(_save_tiny(tmp_path / "p", words, 1))
+    ref = HFPolicy.from_pretrained(_save_tiny(tmp_path / "r", words, 2))
     exact = _exact_kl(pol.model, ref.model, pol._encode("a b"), 1, len(words), 3)
 
-    ev = evaluate_policy(pol, ref, ["a b"], lambda p, r: np.zeros(len(r)), step=0, n=800, max_new_tokens=3,
-                         detectors=False)
-    assert ev.warnings == []  # the sampled ids were scored exactly
-    assert abs(ev.kl_k1 - exact) < 4 * ev.kl_k1_se
-    assert abs(ev.kl_k3 - exact) < 0.1 * exact + 4 * ev.kl_k1_se
-    same = evaluate_policy(pol, pol, ["a b"], lambda p, r: np.zeros(len(r)), step=0, n=20, max_new_tokens=3,
-                           detectors=False)
-    assert same.kl_k1 == pytest.approx(0.0, abs=1e-9) and same.kl_k3 == pytest.approx(0.0, abs=1e-9)
+    def kl(p, r, n):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ev = evaluate_policy(*sampled_ids_pair(p, r), ["a b"], n=n, max_new_tokens=3, detectors=False, eos_id=1)
+        return ev, [str(w.message) for w in caught]
+
+    ev, notes = kl(pol, ref, 800)
+    assert not any("re-tokenize" in m or "differ from the sampler" in m for m in notes)
+    assert abs(ev.kl_nats - exact) < 4 * ev.kl_se
+    assert abs(ev.kl_k3 - exact) < 4 * ev.kl_k3_se
+    same, _ = kl(pol, pol, 20)
+    assert same.kl_nats == pytest.approx(0.0, abs=1e-9) and same.kl_k3 == pytest.approx(0.0, abs=1e-9)

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+from overopt import metrics as M
 from overopt.errors import InputError, require
-from overopt.integrations.evaluate import PolicyEval, as_reward, evaluate_policy
-from overopt.monitor import AlarmLevel, OverOptMonitor
+from overopt.integrations.exact import sampled_ids_pair
+from overopt.monitor import AlarmLevel, EvalRecord, OverOptMonitor
 
 require("transformers", "lab")
 from transformers import TrainerCallback  # noqa: E402
@@ -34,30 +36,31 @@ BEST_DIR = "overopt-best"
 RECORDS_FILE = "overopt_records.jsonl"
 
 
-def _hf_policy_class() -> Any:
-    from overopt.models.hf import HFPolicy
+def as_reward(spec: Any, what: str) -> Any:
+    """A RewardModel from a spec string (``load_reward``), an object with ``score``, or f(prompts, responses)."""
+    if spec is None or hasattr(spec, "score"):
+        return spec
+    if isinstance(spec, (str, Path)):
+        from overopt.models.resolve import load_reward
 
-    class IdsHFPolicy(HFPolicy):
-        """HFPolicy that can also score given token ids (exact KL on the sampled tokens)."""
+        return load_reward(str(spec))
+    if callable(spec):
+        from overopt.models.resolve import CallableReward
 
-        def token_logprobs_ids(self, prompts: list[str], response_ids: list[list[int]]) -> list[Any]:
-            import torch
+        return CallableReward(spec)
+    raise InputError(f"{what} must be a reward spec string, a RewardModel or a callable f(prompts, responses)")
 
-            device = next(self.model.parameters()).device
-            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-            rows = [(self._encode(p), list(r)) for p, r in zip(prompts, response_ids, strict=True)]
-            width = max(len(p) + len(r) for p, r in rows)
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)  # (B, T) right-padded
-            mask = torch.zeros_like(ids)
-            for j, (p, r) in enumerate(rows):
-                ids[j, : len(p) + len(r)] = torch.tensor(p + r)
-                mask[j, : len(p) + len(r)] = 1
-            with torch.inference_mode():
-                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
-            logp = torch.log_softmax(logits[:, :-1], -1).gather(2, ids[:, 1:, None].to(device))[..., 0].cpu()
-            return [logp[j, len(p) - 1: len(p) - 1 + len(r)].double().numpy() for j, (p, r) in enumerate(rows)]
 
-    return IdsHFPolicy
+def to_record(ev: Any) -> EvalRecord:
+    """A monitor record from a ``study.evaluate.PolicyEvaluation`` (NaN standard errors = unknown)."""
+    def fin(x: Any) -> float | None:
+        return None if x is None or not math.isfinite(float(x)) else float(x)
+
+    rates = {k: float(v) for k, v in ev.rates.items() if fin(v) is not None}
+    return EvalRecord(step=ev.step, kl=ev.kl_nats, kl_unit="per_sequence", kl_estimator="k1", kl_se=fin(ev.kl_se),
+                      mean_length=ev.mean_length_tokens, proxy=None if ev.proxy is None else ev.proxy.mean,
+                      proxy_se=None if ev.proxy is None else fin(ev.proxy.se), gold=ev.gold.mean,
+                      gold_se=fin(ev.gold.se), rates=rates)
 
 
 class OverOptCallback(TrainerCallback):
@@ -94,7 +97,7 @@ class OverOptCallback(TrainerCallback):
         self.save_best = save_best
         self.monitor = monitor if monitor is not None else OverOptMonitor(seed=seed)
         self.seed = seed
-        self.evals_: list[PolicyEval] = []
+        self.evals_: list[Any] = []  # overopt.study.evaluate.PolicyEvaluation, one per evaluation
         self.eval_seconds_: float = 0.0  # all evaluations, including step 0 and best-checkpoint saves
         self.save_seconds_: float = 0.0
         self.step0_seconds_: float = 0.0
@@ -113,7 +116,8 @@ class OverOptCallback(TrainerCallback):
         return self
 
     def _reference_policy(self, model: Any, tokenizer: Any) -> Any:
-        HFPolicy = _hf_policy_class()  # noqa: N806
+        from overopt.models.hf import HFPolicy
+
         ref = self.reference
         if ref is None:
             path = getattr(getattr(model, "config", None), "_name_or_path", "")
@@ -174,39 +178,43 @@ class OverOptCallback(TrainerCallback):
 
     # -- the evaluation ----------------------------------------------------------------------
     def _evaluate(self, args: Any, state: Any, model: Any, tokenizer: Any) -> AlarmLevel:
-        HFPolicy = _hf_policy_class()  # noqa: N806
+        from overopt.models.hf import HFPolicy
+        from overopt.study.evaluate import evaluate_policy
+
         t0 = time.perf_counter()
         was_training = model.training
+        policy, reference = sampled_ids_pair(HFPolicy(model, tokenizer), self._ref)
         try:
-            ev = evaluate_policy(HFPolicy(model, tokenizer), self._ref, self.eval_prompts, self.heldout_reward,
-                                 step=state.global_step, n=self.n_samples, max_new_tokens=self.max_new_tokens or 64,
-                                 seed=self.seed + state.global_step, proxy=self.proxy_reward,
-                                 detectors=self.detectors)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ev = evaluate_policy(policy, reference, self.eval_prompts, n=self.n_samples,
+                                     max_new_tokens=self.max_new_tokens or 64, proxy=self.proxy_reward,
+                                     gold=self.heldout_reward, detectors=self.detectors, n_stored=4,
+                                     seed=self.seed + state.global_step, step=state.global_step,
+                                     eos_id=tokenizer.eos_token_id)
+                st = self.monitor.update(to_record(ev))
         finally:
             model.train(was_training)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # kept in the state's warnings instead
-            st = self.monitor.update(ev.record())
         self.evals_.append(ev)
-        self.warnings_.extend(w for w in ev.warnings if w not in self.warnings_)
-        self._pending = {**self.monitor.metrics(), **ev.metrics()}
+        self.warnings_.extend(m for m in (str(w.message) for w in caught) if m not in self.warnings_)
+        self._pending = {**self.monitor.metrics(), M.KL_K3: ev.kl_k3, M.LEN_TOKENS: ev.mean_length_tokens}
         if self.save_best and st.recommended_step == ev.step and ev.step != self.best_step_:
             self._save_best(args, model, tokenizer, ev)
         self._append_record(args, ev)
         self.eval_seconds_ += time.perf_counter() - t0
         return st.alarm.level
 
-    def _save_best(self, args: Any, model: Any, tokenizer: Any, ev: PolicyEval) -> None:
+    def _save_best(self, args: Any, model: Any, tokenizer: Any, ev: Any) -> None:
         t0 = time.perf_counter()
         out = Path(args.output_dir) / BEST_DIR
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
-        info = {"step": ev.step, "gold": ev.gold, "gold_se": ev.gold_se, "kl_nats": ev.kl_k1}
+        info = {"step": ev.step, "gold": ev.gold.mean, "gold_se": ev.gold.se, "kl_nats": ev.kl_nats}
         (out / "overopt_best.json").write_text(json.dumps(info))
         self.best_step_ = ev.step
         self.save_seconds_ += time.perf_counter() - t0
 
-    def _append_record(self, args: Any, ev: PolicyEval) -> None:
+    def _append_record(self, args: Any, ev: Any) -> None:
         row = {"step": ev.step, **self._pending}
         path = Path(args.output_dir) / RECORDS_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
