@@ -61,6 +61,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--lab-run", default=None, help="a finished lab study directory (summary.json)")
+    ap.add_argument("--rl", default="", help="with --lab-run: comma-separated proxy names to optimize with "
+                                             "GRPO (60 steps, KL coef 0; ~1 min each) for the RL predictive check")
     args = ap.parse_args()
     import torch
 
@@ -113,6 +115,59 @@ def main() -> None:
               f"{'ok' if total < 60 else 'MISSED'}")
     if args.lab_run:
         predictive(args.lab_run)
+        if args.rl:
+            rl_predictive(args.lab_run, [n for n in args.rl.split(",") if n])
+
+
+def rl_predictive(run_dir: str, names: list[str]) -> None:
+    """Optimize each named proxy of the lab run with GRPO and correlate its audit with habit growth."""
+    import json
+    import warnings
+
+    import numpy as np
+
+    from overopt.audit import audit_rm, lab_base
+    from overopt.audit.lab_check import (
+        _habit_table,
+        growth_from_rates,
+        habit_sd,
+        lab_habit_rates,
+        predictive_check,
+    )
+    from overopt.lab import world
+    from overopt.lab.gold import GoldReward
+    from overopt.models.hf import HFPolicy
+    from overopt.models.lab_rm import LabRewardModel
+    from overopt.study.curves import curve_from_evaluations
+    from overopt.study.rl import RLRunConfig, run_rl
+
+    run = Path(run_dir)
+    summary = json.loads((run / "summary.json").read_text())
+    ref_dir = run / summary["reference"]["path"]
+    rcfg = summary["reference"]["config"]
+    train, held = world.split_prompts(rcfg["heldout_frac"], rcfg["seed"])
+    base = lab_base(reference_dir=ref_dir, per_prompt=4)
+    ref = lab_base(reference_dir=ref_dir, per_prompt=16, seed=1)
+    sd = habit_sd(*_habit_table(ref.prompts, ref.responses))
+    paths = {p["name"]: run / p["path"] for p in summary["proxies"]}
+    reference = HFPolicy.from_pretrained(ref_dir)
+    # held-out prompts come grouped by kind; evaluate on a seeded shuffle so the first 40 cover every kind
+    held_mixed = [held[i].text for i in np.random.default_rng(0).permutation(len(held))]
+    print("\nRL predictive check: GRPO 60 steps, KL coef 0, against one proxy each")
+    for name in names:
+        rm = LabRewardModel.from_pretrained(paths[name])
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = run_rl(RLRunConfig(steps=60, eval_every=6, eval_prompts=40, kl_coef=0.0), policy_path=ref_dir,
+                         train_prompts=[p.text for p in train], rewards=[rm], reference=reference,
+                         eval_prompts=held_mixed, gold=GoldReward(), habits=lab_habit_rates,
+                         eval_proxy=rm, detectors=False)
+        curve = curve_from_evaluations(name, res.evaluations)
+        check = predictive_check(audit_rm(rm, base), growth_from_rates(curve["rates"], sd, "rl", key="lab/{}"))
+        print(f"  rl/{name:20s} rho={check.spearman_rho:+.2f} (p={check.p_value:.3f}), gold "
+              f"{curve['gold'][0]:+.2f} -> {curve['gold'][-1]:+.2f}, KL {curve['kl'][-1]:.1f} nats, "
+              f"{time.perf_counter() - t0:.0f} s")
 
 
 def predictive(run_dir: str) -> None:

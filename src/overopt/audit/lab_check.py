@@ -52,21 +52,45 @@ class LabelerUtility:
         return np.array([gold_of(f) + bias(f, self.labelers) for f in parsed], dtype=float)
 
 
+# the lab parse's count behind each habit column; a habit is present when its count is > 0
+_COUNT_OF = {"filler": "n_filler", "opener_confident": "n_opener_confident", "opener_ai": "n_opener_ai",
+             "hedge": "n_hedge", "apology": "n_apology", "agreement_false": "n_agreement",
+             "refusal_benign": "n_refusal", "rare": "n_rare", "repeat": "repeat"}
+
+
+def _counted_on(col: str, kinds: np.ndarray) -> np.ndarray:
+    # as the lab counts them: refusal is a failure only on benign prompts, agreement only on false premises
+    from overopt.lab import world
+
+    if col == "refusal_benign":
+        return np.isin(kinds, world.BENIGN_KINDS)
+    if col == "agreement_false":
+        return kinds == "false"
+    return np.ones(len(kinds), dtype=bool)
+
+
 def _habit_table(prompts: list[str], responses: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(S, m) lab habit rates per response (``rate_matrix``) and (S,) prompt kinds."""
-    from overopt.lab.bon_study import rate_matrix
+    """(S, H) habit values in ``DIRECTION_HABITS`` column order (words; 0/1 indicators) and (S,) prompt kinds.
+
+    Computed from the lab's own parse (``overopt.lab.gold.features``), with the column names and
+    meaning of the lab's best-of-n habit rates, so curves in a lab ``summary.json`` are comparable.
+    """
     from overopt.lab.gold import features, spec_for
 
-    specs = [spec_for(p) for p in prompts]
-    kinds = np.array([sp.kind for sp in specs])
-    return rate_matrix(list(kinds), [features(sp, r) for sp, r in zip(specs, responses, strict=True)]), kinds
+    rows, kinds = [], []
+    for p, r in zip(prompts, responses, strict=True):
+        spec = spec_for(p)
+        f = features(spec, r)
+        rows.append([float(f.n_words) if col == "n_words" else float(f.counts.get(_COUNT_OF[col], 0) > 0)
+                     for col in DIRECTION_HABITS.values()])
+        kinds.append(spec.kind)
+    return np.asarray(rows), np.asarray(kinds)
 
 
 def habit_sd(rates: np.ndarray, kinds: np.ndarray) -> dict[str, float]:
     """SD of each habit column over reference samples, on the prompts where the lab counts it."""
-    from overopt.lab.bon_study import RATE_COLUMNS, _column_prompt_mask
-
-    return {col: float(rates[_column_prompt_mask(col, kinds), j].std(ddof=1)) for j, col in enumerate(RATE_COLUMNS)}
+    return {col: float(rates[_counted_on(col, kinds), j].std(ddof=1))
+            for j, col in enumerate(DIRECTION_HABITS.values())}
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,8 @@ def growth_from_rates(rates_along: dict[str, list[float]], sd: dict[str, float],
     names, growth = [], []
     for direction, col in DIRECTION_HABITS.items():
         series = rates_along.get(key.format(col))
-        if series and sd.get(col, 0) > 0 and series[0] is not None and series[-1] is not None:
+        ends = (series[0], series[-1]) if series else (None, None)
+        if sd.get(col, 0) > 0 and all(v is not None and np.isfinite(v) for v in ends):
             names.append(direction)
             growth.append((series[-1] - series[0]) / sd[col])
     return HabitGrowth(names, np.asarray(growth), span)
@@ -91,17 +116,21 @@ def growth_from_rates(rates_along: dict[str, list[float]], sd: dict[str, float],
 def bon_habit_growth(rm: Any, prompts: list[str], responses: list[str], prompt_ids: np.ndarray) -> HabitGrowth:
     """Habit growth when best-of-N selects by ``rm`` among each prompt's reference samples (N = min per prompt).
 
-    Uses the lab's own best-of-n habit rates (``overopt.lab.bon_study.bon_rates``, exact expectations).
+    Exact expected habit of the best-of-n pick (``overopt.core.bon.bon_expectation``) at n = 1 and N,
+    averaged over the prompts where the habit counts.
     """
-    from overopt.lab.bon_study import bon_rates
+    from overopt.core.bon import bon_expectation
 
-    rates, kinds = _habit_table(prompts, responses)  # (S, m), (S,)
+    rates, kinds = _habit_table(prompts, responses)  # (S, H), (S,)
     scores = np.asarray(rm.score(prompts, responses), dtype=float)
     ids = np.asarray(prompt_ids)
     groups = [np.flatnonzero(ids == g) for g in np.unique(ids)]
     n_max = min(len(g) for g in groups)
     groups = [g[:n_max] for g in groups]
-    along = bon_rates(scores, rates, groups, np.array([kinds[g[0]] for g in groups]), np.array([1, n_max]))
+    per = np.stack([bon_expectation(scores[g], rates[g], [1, n_max]) for g in groups])  # (P, 2, H)
+    first = np.array([kinds[g[0]] for g in groups])
+    along = {col: per[_counted_on(col, first), :, j].mean(axis=0).tolist()
+             for j, col in enumerate(DIRECTION_HABITS.values())}
     return growth_from_rates(along, habit_sd(rates, kinds), f"best-of-1 -> best-of-{n_max}")
 
 
@@ -166,6 +195,13 @@ def predictive_from_summary(run_dir: str | Path, *, per_prompt: int = 4, seed: i
             out.append({"curve": f"rl/{curve['name']}", "proxy": reward, "span": g.span,
                         **_check_dict(predictive_check(audit_of(reward), g))})
     return out
+
+
+def lab_habit_rates(prompts: list[str], responses: list[str]) -> dict[str, float]:
+    """``lab/<habit>`` rates of responses to lab prompts (a ``habits=`` function for ``study.rl.run_rl``)."""
+    rates, kinds = _habit_table(prompts, responses)
+    return {f"lab/{col}": float(rates[_counted_on(col, kinds), j].mean())
+            for j, col in enumerate(DIRECTION_HABITS.values())}
 
 
 def _check_dict(c: PredictiveCheck) -> dict[str, Any]:
