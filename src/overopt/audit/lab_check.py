@@ -5,11 +5,13 @@
   directions the labelers really pay for, net of gold's own penalties: the target a proxy learns.
 - :func:`bon_habit_growth` is the best-of-n analogue of the issue's RL predictive check: sample N
   responses per held-out prompt from the reference policy, select by the proxy, and measure the
-  exact expected habit counts of the best-of-n pick (Nakano et al. 2021 estimator,
+  exact expected habit rates of the best-of-n pick (Nakano et al. 2021 estimator,
   ``overopt.core.bon.bon_expectation``) at n = 1 and n = N. Growth is in units of the habit's SD
   over reference samples, so habits with different base rates are comparable.
 - :func:`predictive_check` is the Spearman rank correlation, over directions, between the audit
-  effect and that growth. (The RL version needs the RL stage; see the audit report.)
+  effect and that growth; :func:`predictive_from_summary` runs it on every best-of-n proxy curve and
+  single-proxy RL run of a lab study, and ``benchmarks/audit.py --rl`` on fresh GRPO runs
+  (``lab_habit_rates`` is the ``habits=`` function it gives ``overopt.study.rl.run_rl``).
 """
 
 from __future__ import annotations
