@@ -58,7 +58,19 @@ _CURVE_KEYS = {metrics.KL, metrics.KL_SE, metrics.KL_K3, metrics.PROXY, metrics.
 
 
 def run_record(name: str, res: Any, extra: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A run's stored record: its curve, run facts, TRL's per-step log, and wall times under ``timing``
+    (kept apart so that everything else is identical between two runs with the same seed)."""
     curve = curve_from_evaluations(name, res.evaluations, seed=seed)
-    return {**curve, **extra, "config": res.config, "trainer_kl": res.trainer_kl, "trainer_log": res.trainer_log,
-            "kl_coef_history": res.kl_coef_history, "train_seconds": res.train_seconds,
-            "eval_seconds": res.eval_seconds, "seconds_per_step": res.train_seconds / max(res.steps, 1)}
+    log = [{k: v for k, v in h.items() if k != "step_time"} for h in res.trainer_log]
+    return {**curve, **extra, "config": res.config, "trainer_kl": res.trainer_kl, "trainer_log": log,
+            "kl_coef_history": res.kl_coef_history,
+            "timing": {"train_seconds": res.train_seconds, "eval_seconds": res.eval_seconds,
+                       "train_seconds_per_step": res.train_seconds / max(res.steps, 1)}}
+
+
+def split_timing(record: dict[str, Any], key: str, timings: dict[str, float]) -> dict[str, Any]:
+    """The record without ``timing``; its entries go to ``timings`` as ``{key}/{name}``."""
+    rec = dict(record)
+    for k, v in (rec.pop("timing", None) or {}).items():
+        timings[f"{key}/{k}"] = float(v)
+    return rec

@@ -102,31 +102,60 @@ def _trim_to_sampled(lp: np.ndarray, ids: list[int], eos: int | None) -> np.ndar
     return lp
 
 
+def ids_logprobs(policy: Any, prompts: list[str], response_ids: list[list[int]]) -> list[np.ndarray] | None:
+    """Log-prob of each *sampled* token id under ``policy`` (no decode / re-encode), or None when the
+    backend offers no way to score ids: ``policy.token_logprobs_ids`` if it has one, else a causal LM
+    in ``policy.model`` with ``policy._encode`` for the prompt (the Hugging Face backend)."""
+    fn = getattr(policy, "token_logprobs_ids", None)
+    if fn is not None:
+        return list(fn(prompts, response_ids))
+    model, encode = getattr(policy, "model", None), getattr(policy, "_encode", None)
+    if model is None or encode is None:
+        return None
+    import torch
+
+    out: list[np.ndarray] = []
+    for start in range(0, len(prompts), 256):
+        rows = [(encode(p), list(r)) for p, r in zip(prompts[start:start + 256], response_ids[start:start + 256],
+                                                     strict=True)]
+        width = max(len(p) + len(r) for p, r in rows)
+        ids = torch.zeros((len(rows), width), dtype=torch.long)  # (B, T) right-padded
+        mask = torch.zeros_like(ids)
+        for j, (p, r) in enumerate(rows):
+            ids[j, : len(p) + len(r)] = torch.tensor(p + r)
+            mask[j, : len(p) + len(r)] = 1
+        with torch.inference_mode():
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()  # (B, T, V)
+        logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(2, ids[:, 1:, None])[..., 0]  # (B, T-1)
+        for j, (p, r) in enumerate(rows):
+            out.append(logp[j, len(p) - 1: len(p) - 1 + len(r)].double().numpy())
+    return out
+
+
 def sequence_kl(policy: Policy, reference: Policy, prompts: list[str], responses: list[str],
                 response_ids: list[list[int]], eos_id: int | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(B, T) policy and reference log-probs of the sampled tokens, padded with NaN, and warnings.
 
-    Scores the decoded text under both models; when re-tokenizing a response does not give back the
-    sampled number of tokens (a lossy tokenizer round trip), the estimate is still exact for the
-    re-tokenized text but says so in the warnings.
+    Scores the sampled ids when both backends can (``ids_logprobs``); otherwise the decoded text,
+    and when re-tokenizing does not give back the sampled number of tokens (a lossy round trip)
+    the estimate is exact only for the re-tokenized text, which the warnings say.
     """
-    lp_pi = policy.token_logprobs(prompts, responses)
-    lp_ref = reference.token_logprobs(prompts, responses)
-    rows_pi, rows_ref, mismatched = [], [], 0
-    for a, b, ids in zip(lp_pi, lp_ref, response_ids, strict=True):
-        a, b = _trim_to_sampled(a, ids, eos_id), _trim_to_sampled(b, ids, eos_id)
-        mismatched += int(len(a) != len(ids))
-        rows_pi.append(a)
-        rows_ref.append(b)
-    width = max(1, max(len(r) for r in rows_pi))
-    pi = np.full((len(rows_pi), width), np.nan)  # (B, T)
+    lp_pi, lp_ref = ids_logprobs(policy, prompts, response_ids), ids_logprobs(reference, prompts, response_ids)
+    notes: list[str] = []
+    if lp_pi is None or lp_ref is None:
+        lp_pi = [_trim_to_sampled(a, ids, eos_id) for a, ids in
+                 zip(policy.token_logprobs(prompts, responses), response_ids, strict=True)]
+        lp_ref = [_trim_to_sampled(b, ids, eos_id) for b, ids in
+                  zip(reference.token_logprobs(prompts, responses), response_ids, strict=True)]
+        mismatched = sum(len(a) != len(ids) for a, ids in zip(lp_pi, response_ids, strict=True))
+        if mismatched:
+            notes.append(f"{mismatched}/{len(lp_pi)} responses re-tokenize to a different length than sampled; "
+                         "KL is exact for the re-tokenized text")
+    width = max(1, max(len(r) for r in lp_pi))
+    pi = np.full((len(lp_pi), width), np.nan)  # (B, T)
     ref = np.full_like(pi, np.nan)
-    for i, (a, b) in enumerate(zip(rows_pi, rows_ref, strict=True)):
+    for i, (a, b) in enumerate(zip(lp_pi, lp_ref, strict=True)):
         pi[i, : len(a)], ref[i, : len(b)] = a, b
-    notes = []
-    if mismatched:
-        notes.append(f"{mismatched}/{len(rows_pi)} responses re-tokenize to a different length than sampled; "
-                     "KL is exact for the re-tokenized text")
     return pi, ref, notes
 
 

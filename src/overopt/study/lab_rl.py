@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from overopt.study.curves import run_record
+from overopt.study.curves import run_record, split_timing
 from overopt.study.dpo import DPORunConfig
 from overopt.study.rl import RLRunConfig
 
@@ -32,9 +32,9 @@ class RLStageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    kl_coefs: tuple[float, ...] = (0.0, 0.05, 0.2)
+    kl_coefs: tuple[float, ...] = (0.0, 0.05, 0.2, 1.0)
     ensemble_methods: tuple[Literal["mean", "wco", "uwo"], ...] = ("wco",)
-    ensemble_coef: float = Field(0.0, ge=0)  # the single-member run at this coefficient is the comparison
+    ensemble_coef: float = Field(0.05, ge=0)  # the single-member run at this coefficient is the comparison
     run: RLRunConfig = RLRunConfig(steps=60, eval_every=6, eval_prompts=40)
     dpo_betas: tuple[float, ...] = (0.1, 0.01)
     dpo_loss: Literal["sigmoid", "ipo"] = "sigmoid"
@@ -116,7 +116,7 @@ def run_rl_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig |
             return run_record(name, res, {**extra, "algo": run_cfg.algo, "eval_proxy": members[0]["name"]},
                                study.cfg.seed)
 
-        out.append(study._stage(f"rl/{name}", build, f"RL {name}"))
+        out.append(split_timing(study._stage(f"rl/{name}", build, f"RL {name}"), f"rl/{name}", study.timings))
     return out
 
 
@@ -155,5 +155,5 @@ def run_dpo_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig 
             return run_record(name, res, {"beta": run_cfg.beta, "loss": cfg.dpo_loss, "labels": cfg.dpo_labels,
                                            "label_rm": member["name"], "n_pairs": len(pairs)}, study.cfg.seed)
 
-        out.append(study._stage(f"dpo/{name}", build, f"DPO {name}"))
+        out.append(split_timing(study._stage(f"dpo/{name}", build, f"DPO {name}"), f"dpo/{name}", study.timings))
     return out

@@ -16,7 +16,7 @@ from typing import Any
 
 from overopt._version import SCHEMA_VERSION
 from overopt.study.config import StudyConfig, load_prompts, load_reward_spec, resolve_model_dir, split_prompts
-from overopt.study.curves import run_record
+from overopt.study.curves import run_record, split_timing
 from overopt.study.store import RunStore, _json_default, atomic_write
 
 Progress = Callable[[str, str], None]
@@ -83,7 +83,7 @@ def run_study_config(cfg: StudyConfig, out_dir: str | Path, *, progress: Progres
         rec, ran = store.compute(key, build, seed=cfg.seed)
         timings[key] = float(store.seconds(key) or 0.0)
         progress(key, "done" if ran else "resumed")
-        out[kind].append(rec)
+        out[kind].append(split_timing(rec, key, timings))
     timings["total_this_run"] = time.perf_counter() - start
     summary = ({"schema_version": SCHEMA_VERSION, "config": cfg.model_dump(mode="json"),
                            "n_train_prompts": len(train), "n_heldout_prompts": len(held), **out, "timings": timings})

@@ -1,0 +1,84 @@
+"""One trained lab world and the RL runs on it, shared by the study tests (session scope).
+
+The world is the default lab preset's: the reference LM of ``ReferenceConfig()`` (cached by config
+hash, so the lab tests of the same session reuse it), labeler pairs over reference samples, and
+three proxies of the preset's ensemble size ``s`` (dim 4, hidden 8) trained on the smallest data
+budget (250 pairs) from seeds 0, 1, 2 — member 0 is the single proxy optimized.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+THREADS = 2
+STEPS = 60  # the lab preset's RL step budget (RLStageConfig().run.steps)
+
+
+@dataclass
+class LabWorld:
+    ref_dir: str
+    train: list[str]
+    held: list[str]
+    proxies: list[Any]
+    gold: Any
+    reference: Any
+
+
+@pytest.fixture(scope="session")
+def lab_world() -> LabWorld:
+    import torch
+
+    from overopt.lab import world
+    from overopt.lab.gold import GoldReward
+    from overopt.lab.labelers import LabelerConfig
+    from overopt.lab.pairs import sample_pairs
+    from overopt.lab.proxies import ProxySize, TrainConfig, train_proxy
+    from overopt.lab.reference import ReferenceConfig, reference_path
+    from overopt.models.hf import HFPolicy
+
+    torch.set_num_threads(THREADS)
+    ref_dir = str(reference_path(ReferenceConfig()))
+    train, held = world.split_prompts(0.25, 0)
+    reference = HFPolicy.from_pretrained(ref_dir)
+    pool = sample_pairs(reference, train, 250, LabelerConfig(), max_new_tokens=40, seed=1)
+    size = ProxySize(name="s", dim=4, hidden=8)
+    proxies = [train_proxy(pool, world.vocabulary(), size, TrainConfig(), seed=k) for k in range(3)]
+    order = np.random.default_rng(0).permutation(len(held))
+    return LabWorld(ref_dir, [p.text for p in train], [held[i].text for i in order], proxies, GoldReward(),
+                    reference)
+
+
+def _run(w: LabWorld, tmp: Path, name: str, **cfg: Any) -> Any:
+    from overopt.study.lab_rl import lab_habits
+    from overopt.study.rl import RLRunConfig, run_rl
+
+    members = w.proxies if cfg.get("ensemble") else w.proxies[:1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_rl(RLRunConfig(steps=STEPS, eval_every=6, eval_prompts=40, **cfg), policy_path=w.ref_dir,
+                     train_prompts=w.train, rewards=members, reference=w.reference, eval_prompts=w.held,
+                     gold=w.gold, habits=lab_habits, eval_proxy=w.proxies[0], detectors=False,
+                     save_to=tmp / name, threads=THREADS)
+    res.final_dir = tmp / name
+    return res
+
+
+@pytest.fixture(scope="session")
+def run_kl0(lab_world, tmp_path_factory):
+    return _run(lab_world, tmp_path_factory.mktemp("rl"), "kl0", kl_coef=0.0)
+
+
+@pytest.fixture(scope="session")
+def run_kl_high(lab_world, tmp_path_factory):
+    return _run(lab_world, tmp_path_factory.mktemp("rl"), "kl1", kl_coef=1.0)
+
+
+@pytest.fixture(scope="session")
+def run_wco(lab_world, tmp_path_factory):
+    return _run(lab_world, tmp_path_factory.mktemp("rl"), "wco", kl_coef=0.0, ensemble="wco")

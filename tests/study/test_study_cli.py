@@ -1,0 +1,84 @@
+"""``overopt study CONFIG.yaml`` end to end on tiny local HF models saved by the test (no hub)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+VOCAB = ["<pad>", "<eos>", "<unk>", "User:", "Assistant:", "a", "b", "c", "d", "e"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    import torch
+    from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel
+
+    from overopt.lab.reference import build_tokenizer
+
+    root = tmp_path_factory.mktemp("study-models")
+    cfg = dict(vocab_size=len(VOCAB), n_positions=64, n_embd=16, n_layer=1, n_head=2, eos_token_id=1,
+               bos_token_id=1, pad_token_id=0)
+    tok = build_tokenizer(VOCAB)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(**cfg)).save_pretrained(root / "policy")
+    tok.save_pretrained(root / "policy")
+    for name, seed in (("proxy", 1), ("heldout", 2)):
+        torch.manual_seed(seed)
+        GPT2ForSequenceClassification(GPT2Config(num_labels=1, **cfg)).save_pretrained(root / name)
+        tok.save_pretrained(root / name)
+    prompts = [f"User: {a} {b} Assistant:" for a in "abcde" for b in "abc"]
+    (root / "prompts.txt").write_text("\n".join(prompts) + "\n")
+    return root
+
+
+def _yaml(models, **over) -> str:
+    run = "{steps: 2, eval_every: 1, eval_prompts: 3, batch_prompts: 2, num_generations: 2, max_new_tokens: 4, " \
+          "eval_samples_per_prompt: 2}"
+    dpo = "{steps: 2, eval_every: 1, eval_prompts: 3, batch_size: 2, max_new_tokens: 4, eval_samples_per_prompt: 2}"
+    fields = {"policy": "policy", "proxy": "proxy", "gold": "heldout", "prompts": "prompts.txt", "threads": 1,
+              "rl": f"{{kl_coefs: [0.0, 0.1], run: {run}}}", "dpo": f"{{betas: [0.1], pairs_per_prompt: 1, run: {dpo}}}"}
+    fields.update(over)
+    return "\n".join(f"{k}: {v}" for k, v in fields.items()) + "\n"
+
+
+def test_study_runs_writes_summary_and_resumes(cli, models, tmp_path):
+    cfg = models / "study.yaml"
+    cfg.write_text(_yaml(models))
+    out = tmp_path / "run"
+    r = cli("study", cfg, "--out", out, "--json")
+    assert r.code == 0, r.err
+    s = r.json()
+    assert s["schema_version"] == 1 and s["n_heldout_prompts"] == 3
+    assert [c["name"] for c in s["rl"]] == ["grpo-kl0", "grpo-kl0.1"] and [c["name"] for c in s["dpo"]] == ["sigmoid-beta0.1"]
+    for c in s["rl"] + s["dpo"]:
+        assert c["step"] == [0, 1, 2] and len(c["kl"]) == len(c["proxy"]) == len(c["gold"]) == 3
+        assert abs(c["kl"][0]) < 1e-3 and "status" in c["fit"]  # step 0 is the reference itself
+    assert s["rl"][1]["trainer_kl"]["estimator"] == "k3"
+    assert json.loads((out / "summary.json").read_text())["rl"][0]["gold"] == s["rl"][0]["gold"]
+    again = cli("study", cfg, "--out", out, "--json")  # every run is stored: nothing retrains
+    assert again.code == 0 and again.json()["rl"] == s["rl"]
+    assert again.json()["timings"]["total_this_run"] < s["timings"]["total_this_run"] / 3
+
+
+def test_hub_id_fails_clearly_offline(cli, models, tmp_path):
+    cfg = models / "hub.yaml"
+    cfg.write_text(_yaml(models, policy="some-org/not-cached-model"))
+    r = cli("study", cfg, "--out", tmp_path / "x")
+    assert r.code == 2 and "not in the local Hugging Face cache" in r.err and "huggingface-cli download" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+
+
+def test_bad_config_values_exit_2(cli, models, tmp_path):
+    bad = models / "bad.yaml"
+    bad.write_text(_yaml(models, rl="{kl_coefs: [0.0], run: {algo: ppo}}"))
+    r = cli("study", bad, "--out", tmp_path / "y")
+    assert r.code == 2 and "rl.run.algo" in r.err
+    missing = models / "missing.yaml"
+    missing.write_text("policy: policy\n")
+    assert cli("study", missing).code == 2
+    assert cli("study", models / "nope.yaml").code == 2
+    prompts_bad = models / "p.yaml"
+    prompts_bad.write_text(_yaml(models, prompts="no-such-prompts.txt"))
+    r = cli("study", prompts_bad, "--out", tmp_path / "z")
+    assert r.code == 2 and "no prompts file" in r.err
