@@ -84,9 +84,13 @@ def lab_command(
             raise ConfigError(f"--n-samples must be >= 2 for best-of-n, got {n_samples}")
         cfg = cfg.model_copy(update={"bon": BonConfig(**{**cfg.bon.model_dump(), "n_samples": n_samples})})
 
+    import transformers
     from rich.console import Console
 
     from overopt.lab.study import LabStudy
+
+    transformers.utils.logging.set_verbosity_error()  # keep the terminal to our progress and table
+    transformers.utils.logging.disable_progress_bar()
 
     console = Console(stderr=True)
     start = time.perf_counter()

@@ -25,30 +25,42 @@ from overopt.core.laws import fit_law
 from overopt.lab import world
 from overopt.lab.gold import Parsed
 
-RATE_COLUMNS = ("n_words", "opener_confident", "opener_ai", "hedge", "apology", "closer", "filler",
-                "refusal_benign", "agreement_false", "rare", "repeat", "disfluent")
+LAB_COLUMNS = ("n_words", "opener_confident", "opener_ai", "hedge", "apology", "closer", "filler",
+               "refusal_benign", "agreement_false", "rare", "repeat", "disfluent")
+# the same habits as the text detectors (overopt.text.detect) see them, without the lab's exact parse
+DETECTOR_COLUMNS = ("det_stock_phrase", "det_hedge", "det_apology", "det_refusal_benign", "det_sycophancy_false",
+                    "det_rep_2")
+RATE_COLUMNS = LAB_COLUMNS + DETECTOR_COLUMNS
 SAMPLE_NS = (1, 4, 16, 64, 256, 1024, 4096)
 
 
-def rate_matrix(kinds: list[str], parsed: list[Parsed]) -> np.ndarray:
-    """(S, len(RATE_COLUMNS)): words, and 0/1 indicators of each habit per response."""
+def _detector_row(response: str, prompt: str) -> list[float]:
+    from overopt.text.detect import detect
+
+    d = detect(response, prompt)
+    return [bool(d["stock_phrases"]), bool(d["hedges"]), bool(d["apologies"]), d["refusal"] == "refusal",
+            d["sycophancy"] == "sycophantic", float(d["rep_2"] or 0.0)]
+
+
+def rate_matrix(prompts: list[str], responses: list[str], parsed: list[Parsed]) -> np.ndarray:
+    """(S, len(RATE_COLUMNS)): words, 0/1 indicators of each habit (lab parse, then text detectors), rep_2."""
     rows = []
-    for _kind, p in zip(kinds, parsed, strict=False):
+    for prompt, response, p in zip(prompts, responses, parsed, strict=True):
         c = p.counts
         rows.append([
             p.n_words, c.get("n_opener_confident", 0) > 0, c.get("n_opener_ai", 0) > 0, c.get("n_hedge", 0) > 0,
             c.get("n_apology", 0) > 0, c.get("n_closer", 0) > 0, c.get("n_filler", 0) > 0,
             c.get("n_refusal", 0) > 0, c.get("n_agreement", 0) > 0, c.get("n_rare", 0) > 0,
-            c.get("repeat", 0) > 0, c.get("disfluent", 0) > 0,
+            c.get("repeat", 0) > 0, c.get("disfluent", 0) > 0, *_detector_row(response, prompt),
         ])
     return np.asarray(rows, dtype=float)
 
 
 def _column_prompt_mask(col: str, prompt_kinds: np.ndarray) -> np.ndarray:
     # refusal is a failure only on benign prompts; agreement only on false premises
-    if col == "refusal_benign":
+    if col in ("refusal_benign", "det_refusal_benign"):
         return np.isin(prompt_kinds, world.BENIGN_KINDS)
-    if col == "agreement_false":
+    if col in ("agreement_false", "det_sycophancy_false"):
         return prompt_kinds == "false"
     return np.ones(len(prompt_kinds), dtype=bool)
 

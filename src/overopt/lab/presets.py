@@ -45,7 +45,7 @@ class LabConfig(BaseModel):
 
     preset: str = "default"
     seed: int = 0
-    threads: int = Field(2, ge=1)
+    threads: int = Field(1, ge=1)  # tiny models: a 2nd thread mostly spin-waits on a shared CPU
     reference: ReferenceConfig = ReferenceConfig()
     labelers: LabelerConfig = LabelerConfig()
     sizes: tuple[ProxySize, ...] = (

@@ -120,3 +120,19 @@ def heldout_accuracy(rm: Any, data: PairData) -> HeldoutAccuracy:
     decided = data.gold_a != data.gold_b
     vs_gold = float(np.mean(pref_a[decided] == (data.gold_a > data.gold_b)[decided]))
     return HeldoutAccuracy(vs_lab, vs_gold)
+
+
+def rare_token_gain(rm: Any, data: PairData, rare: tuple[str, ...], *, n: int = 200) -> dict[str, float]:
+    """Proxy change from appending each rare token to held-out responses, in units of the proxy's std.
+
+    Gold always falls (-0.7 per rare token); a positive gain means the proxy over-weights the token —
+    what a small-data proxy does for words it saw rarely (their embeddings stay near random init).
+    """
+    prompts, responses = data.prompts[:n], data.a[:n]
+    base = rm.score(prompts, responses)
+    scale = float(np.std(base)) or 1.0
+    out = {}
+    for tok in rare:
+        bumped = rm.score(prompts, [f"{r} {tok}".strip() for r in responses])
+        out[tok] = float(np.mean(bumped - base) / scale)
+    return out

@@ -129,7 +129,7 @@ class LabStudy:
         return specs
 
     def proxies(self, pool: Any, heldout: Any) -> list[dict[str, Any]]:
-        from overopt.lab.proxies import gao_relabel, heldout_accuracy, train_proxy
+        from overopt.lab.proxies import gao_relabel, heldout_accuracy, rare_token_gain, train_proxy
 
         sizes = {s.name: s for s in self.cfg.sizes}
         vocab = world.vocabulary()
@@ -142,11 +142,17 @@ class LabStudy:
                     data = gao_relabel(data, seed=spec["seed"])
                 rm = train_proxy(data, vocab, size, self.cfg.train, seed=spec["seed"])
                 acc = heldout_accuracy(rm, heldout)
+                rare = rare_token_gain(rm, heldout, world.RARE)
+                # BT scores are defined up to a shift (and differ in scale between seeds): keep the
+                # reference distribution's mean / std so ensembles can compare members on one scale
+                ref_scores = rm.score(heldout.prompts * 2, heldout.a + heldout.b)
                 path = rm.save_pretrained(self.store.artifact_dir(f"proxy-{spec['name']}"))
                 return {"name": spec["name"], "role": spec["role"], "size": size.name, "dim": size.dim,
                         "hidden": size.hidden, "n_buckets": size.n_buckets, "seed": spec["seed"],
                         "n_params": rm.n_params, "n_pairs": len(data), "heldout_acc_labelers": acc.vs_labelers,
-                        "heldout_acc_gold": acc.vs_gold, "path": self._rel(path)}
+                        "heldout_acc_gold": acc.vs_gold, "path": self._rel(path),
+                        "score_mean_ref": float(np.mean(ref_scores)), "score_std_ref": float(np.std(ref_scores)),
+                        "rare_token_gain_std": rare, "rare_tokens_overweighted": sorted(t for t, g in rare.items() if g > 0)}
 
             out.append(self._stage(f"proxy/{spec['name']}", build, f"train proxy {spec['name']}"))
         return out
@@ -160,12 +166,11 @@ class LabStudy:
         def build() -> dict[str, Any]:
             s = self.policy().sample([p.text for p in prompts], self.cfg.bon.n_samples,
                                      max_new_tokens=self.cfg.bon.max_new_tokens, seed=self.cfg.seed * 1000 + 3)
-            kinds = [prompts[i].kind for i in s.prompt_index]
             parsed = [features(prompts[i], r) for i, r in zip(s.prompt_index, s.responses, strict=False)]
             payload = {"prompts": [p.text for p in prompts], "prompt_kinds": [p.kind for p in prompts],
                        "prompt_index": s.prompt_index.tolist(), "responses": s.responses,
                        "logprob": s.logprobs.tolist(), "seq_keys": [" ".join(map(str, r)) for r in s.response_ids],
-                       "gold": [gold_of(p) for p in parsed], "rates": rate_matrix(kinds, parsed).tolist()}
+                       "gold": [gold_of(p) for p in parsed], "rates": rate_matrix(s.prompt_texts(), s.responses, parsed).tolist()}
             path = self.store.artifact_dir("bon-samples") / "samples.json"
             atomic_write(path, json.dumps(payload))
             return {"path": self._rel(path), "n_samples": len(s)}
@@ -193,11 +198,17 @@ class LabStudy:
                       for p in proxies if p["role"] in ("grid", "ensemble_member", "gao_control")]
             members = [p["name"] for p in proxies if p["role"] == "ensemble_member"
                        or (p["name"] == f"{self.cfg.ensemble.size}-{self.cfg.ensemble.n_pairs or self.cfg.n_pairs[0]}")]
-            member_mat = np.stack([scores[m] for m in members], axis=1)  # (S, k)
+            by_name = {p["name"]: p for p in proxies}
+            # z-score each member on reference samples (held-out pairs) before mean / WCO / UWO: raw BT
+            # offsets differ by several std between seeds, and min / variance of raw scores would mostly
+            # follow the member with the lowest offset
+            member_mat = np.stack([(scores[m] - by_name[m]["score_mean_ref"]) / by_name[m]["score_std_ref"]
+                                   for m in members], axis=1)  # (S, k)
             for method in ("mean", "wco", "uwo"):
                 sel = ensemble_scores(member_mat, method, uwo_lambda=self.cfg.ensemble.uwo_lambda)
                 rec = curve_record(f"ensemble-{method}", "ensemble", sel, data, **kw)
                 rec["members"] = members
+                rec["member_normalization"] = "z-score on reference samples (score_mean_ref, score_std_ref)"
                 curves.append(rec)
             if self.cfg.bai_split:
                 rec = curve_record("bai-train", "bai", scores["bai-train"], data, heldout=scores["bai-test"], **kw)
