@@ -173,6 +173,9 @@ class OverOptMonitor:
         if fc.passed:
             out.append((AlarmLevel.WARN, f"the fitted curve says the held-out peak is behind us: {where}, "
                         f"current KL {latest.kl_nats:.3g}"))
+        elif latest.kl_nats >= fc.peak_kl:
+            out.append((AlarmLevel.WATCH, f"current KL {latest.kl_nats:.3g} is past the {where}, but the fit cannot "
+                        "yet tell whether held-out has started to fall"))
         elif latest.kl_nats >= APPROACH_FRACTION * fc.peak_kl:
             out.append((AlarmLevel.WATCH, f"approaching the {where}; current KL {latest.kl_nats:.3g}"))
         return out
