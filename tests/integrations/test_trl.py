@@ -15,7 +15,6 @@ trl = pytest.importorskip("trl")
 
 from overopt import metrics as M  # noqa: E402
 from overopt.cli import main as cli_main  # noqa: E402
-from overopt.integrations.exact import sampled_ids_pair  # noqa: E402
 from overopt.integrations.trl import BEST_DIR, RECORDS_FILE, OverOptCallback  # noqa: E402
 from overopt.models.hf import HFPolicy  # noqa: E402
 from overopt.study.evaluate import evaluate_policy  # noqa: E402
@@ -170,7 +169,8 @@ def _exact_kl(pol, ref, prompt_ids, eos, vocab, max_len):
 
 def test_logged_kl_is_an_unbiased_estimate_of_the_exact_sequence_kl(tmp_path):
     # A random-init model samples <pad>/<unk>, which decoding drops: scoring the decoded text would
-    # score other sequences than the sampled ones. The callback's pair scores the sampled ids.
+    # score other sequences than the sampled ones (k1 = -0.018 +- 0.003 here vs exact 0.009). The
+    # evaluation the callback runs must score the sampled ids.
     words = ["<pad>", "<eos>", "<unk>", "a", "b"]
     pol = HFPolicy.from_pretrained(_save_tiny(tmp_path / "p", words, 1))
     ref = HFPolicy.from_pretrained(_save_tiny(tmp_path / "r", words, 2))
@@ -179,7 +179,7 @@ def test_logged_kl_is_an_unbiased_estimate_of_the_exact_sequence_kl(tmp_path):
     def kl(p, r, n):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ev = evaluate_policy(*sampled_ids_pair(p, r), ["a b"], n=n, max_new_tokens=3, detectors=False, eos_id=1)
+            ev = evaluate_policy(p, r, ["a b"], n=n, max_new_tokens=3, detectors=False, eos_id=1)
         return ev, [str(w.message) for w in caught]
 
     ev, notes = kl(pol, ref, 800)

@@ -26,7 +26,6 @@ from typing import Any
 
 from overopt import metrics as M
 from overopt.errors import InputError, require
-from overopt.integrations.exact import sampled_ids_pair
 from overopt.monitor import AlarmLevel, EvalRecord, OverOptMonitor
 
 require("transformers", "lab")
@@ -183,11 +182,11 @@ class OverOptCallback(TrainerCallback):
 
         t0 = time.perf_counter()
         was_training = model.training
-        policy, reference = sampled_ids_pair(HFPolicy(model, tokenizer), self._ref)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                ev = evaluate_policy(policy, reference, self.eval_prompts, n=self.n_samples,
+                # scores the sampled token ids under both models (study.evaluate.ids_logprobs): exact KL
+                ev = evaluate_policy(HFPolicy(model, tokenizer), self._ref, self.eval_prompts, n=self.n_samples,
                                      max_new_tokens=self.max_new_tokens or 64, proxy=self.proxy_reward,
                                      gold=self.heldout_reward, detectors=self.detectors, n_stored=4,
                                      seed=self.seed + state.global_step, step=state.global_step,
