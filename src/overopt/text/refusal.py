@@ -36,7 +36,15 @@ LABELS = ("compliance", "refusal", "partial")
 _CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 # Clause boundaries: sentence ends, line breaks, and ", but" / "; however" pivots.
 # (No lookbehind: a leading lookbehind disables re's first-character scan and costs ~40 %.)
-_CLAUSE = re.compile(r"[.!?;](?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)(?<!vs\.)\s+|\n+|[,;:]\s+(?=(?:but|however|though|although|instead)\b)| -\s+")
+CLAUSE_REFERENCE = re.compile(
+    r"[.!?;](?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)(?<!vs\.)\s+|\n+|[,;:]\s+(?=(?:but|however|though|although|instead)\b)| -\s+"
+)
+# The same boundaries led by one character class, so re skips to candidate characters in C (~2.5x
+# faster); only for texts without " -" (that branch starts at a space, which would stop re everywhere).
+_CLAUSE_FAST = re.compile(
+    r"[\n.!?;,:](?:(?<=\n)\n*|(?<=[.!?;])(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)(?<!vs\.)\s+"
+    r"|(?<=[,;:])\s+(?=(?:but|however|though|although|instead)\b))"
+)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
 _TRIGGER = frozenset({"decline", "disclaimer_decline", "lecture"})
 # Look-alikes of a decline, checked on the text right after the cue ("I can't help| but notice",
@@ -60,7 +68,7 @@ class RefusalEvidence:
 
 def _clauses(low: str) -> list[tuple[int, int]]:
     out, start = [], 0
-    for m in _CLAUSE.finditer(low):
+    for m in (CLAUSE_REFERENCE if " -" in low else _CLAUSE_FAST).finditer(low):
         if m.start() > start:
             out.append((start, m.start()))
         start = m.end()

@@ -18,6 +18,7 @@ import string
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from overopt.text.normalize import fold
 
@@ -25,11 +26,21 @@ from overopt.text.normalize import fold
 # words: "don't"). ``str.translate`` + ``str.split`` is ~10x faster than a regex findall.
 _PUNCT = "".join(c for c in string.punctuation if c != "'")
 _TO_SPACE = str.maketrans({c: " " for c in _PUNCT})
+# The same mapping on ASCII bytes (a 256-byte table: ~2.5x faster than str.translate's dict lookups).
+_BYTES_TO_SPACE = bytes.maketrans(_PUNCT.encode(), b" " * len(_PUNCT))
 WORD_RE = re.compile(rf"[^\s{re.escape(_PUNCT)}]+")  # the same tokens, with offsets, for spans
 
 
 def words(text: str, *, folded: bool = False) -> list[str]:
     """Lower-cased word tokens (punctuation removed) used by every length/repetition metric."""
+    low = text if folded else fold(text)
+    if low.isascii():  # decode back before split: str.split also splits on \x1c-\x1f, as below
+        return low.encode("ascii").translate(_BYTES_TO_SPACE).decode("ascii").split()
+    return low.translate(_TO_SPACE).split()
+
+
+def words_reference(text: str, *, folded: bool = False) -> list[str]:
+    """:func:`words` by its definition (``str.translate`` then ``split``); for tests."""
     return (text if folded else fold(text)).translate(_TO_SPACE).split()
 
 
@@ -51,7 +62,10 @@ def rep_n(tokens: list[str], n: int = 2) -> float | None:
     total = len(tokens) - n + 1
     if total <= 0:
         return None
-    unique = len(set(zip(*(tokens[i:] for i in range(n)), strict=False))) if n > 1 else len(set(tokens))
+    if n == 2:  # the default, spelled out: ~1.7x faster than the general zip below
+        unique = len(set(zip(tokens, islice(tokens, 1, None))))  # noqa: B905
+    else:
+        unique = len(set(zip(*(tokens[i:] for i in range(n)), strict=False))) if n > 1 else len(set(tokens))
     return 1.0 - unique / total
 
 
@@ -79,12 +93,25 @@ def distinct_n(responses: Iterable[str | list[str]], n: int = 2) -> DistinctN:
     return DistinctN(n, (len(seen) / total) if total else None, len(seen), total, count)
 
 
+# One fresh compressor per window size, copied per call: ``copy()`` of an unused stream is the same
+# state as a new one (identical output) and skips deflateInit's allocations (~3x cheaper set-up).
+_COMPRESSORS = {wbits: zlib.compressobj(6, zlib.DEFLATED, -wbits, 4) for wbits in range(9, 16)}
+
+
 def compression_ratio(text: str) -> float | None:
     """UTF-8 bytes / raw-DEFLATE bytes (level 6); ``None`` for an empty text."""
     data = text.encode("utf-8", "surrogatepass")
     if not data:
         return None
+    comp = _COMPRESSORS[min(15, max(9, (len(data) - 1).bit_length()))].copy()
+    return len(data) / (len(comp.compress(data)) + len(comp.flush()))
+
+
+def compression_ratio_reference(text: str) -> float | None:
+    """:func:`compression_ratio` with a new compressor per call (its definition); for tests."""
+    data = text.encode("utf-8", "surrogatepass")
+    if not data:
+        return None
     wbits = min(15, max(9, (len(data) - 1).bit_length()))
     comp = zlib.compressobj(6, zlib.DEFLATED, -wbits, 4)
-    size = len(comp.compress(data)) + len(comp.flush())
-    return len(data) / size
+    return len(data) / (len(comp.compress(data)) + len(comp.flush()))
