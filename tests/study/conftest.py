@@ -1,9 +1,10 @@
 """One trained lab world and the RL runs on it, shared by the study tests (session scope).
 
-The world is the default lab preset's: the reference LM of ``ReferenceConfig()`` (cached by config
-hash, so the lab tests of the same session reuse it), labeler pairs over reference samples, and
-three proxies of the preset's ensemble size ``s`` (dim 4, hidden 8) trained on the smallest data
-budget (250 pairs) from seeds 0, 1, 2 — member 0 is the single proxy optimized.
+The world is the quick lab preset's (``preset_config("quick")``): its reference LM (cached by config
+hash, so the lab tests of the same session train it once), labeler pairs over reference samples,
+and three proxies of the preset's ensemble size (``s``: dim 4, hidden 8) trained on its smallest
+data budget (250 pairs) from seeds 0, 1, 2 — member 0 is the single proxy optimized, as in the
+lab's RL stage.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class LabWorld:
     proxies: list[Any]
     gold: Any
     reference: Any
+    scales: list[tuple[float, float]]  # each proxy's (mean, std) on reference samples, as the lab keeps
 
 
 @pytest.fixture(scope="session")
@@ -36,22 +38,25 @@ def lab_world() -> LabWorld:
 
     from overopt.lab import world
     from overopt.lab.gold import GoldReward
-    from overopt.lab.labelers import LabelerConfig
     from overopt.lab.pairs import sample_pairs
-    from overopt.lab.proxies import ProxySize, TrainConfig, train_proxy
-    from overopt.lab.reference import ReferenceConfig, reference_path
+    from overopt.lab.presets import preset_config
+    from overopt.lab.proxies import train_proxy
+    from overopt.lab.reference import reference_path
     from overopt.models.hf import HFPolicy
 
     torch.set_num_threads(THREADS)
-    ref_dir = str(reference_path(ReferenceConfig()))
-    train, held = world.split_prompts(0.25, 0)
+    cfg = preset_config("quick", seed=0)
+    ref_dir = str(reference_path(cfg.reference))
+    train, held = world.split_prompts(cfg.reference.heldout_frac, cfg.reference.seed)
     reference = HFPolicy.from_pretrained(ref_dir)
-    pool = sample_pairs(reference, train, 250, LabelerConfig(), max_new_tokens=40, seed=1)
-    size = ProxySize(name="s", dim=4, hidden=8)
-    proxies = [train_proxy(pool, world.vocabulary(), size, TrainConfig(), seed=k) for k in range(3)]
+    pool = sample_pairs(reference, train, cfg.n_pairs[0], cfg.labelers, max_new_tokens=cfg.pair_max_new_tokens, seed=1)
+    size = next(s for s in cfg.sizes if s.name == cfg.ensemble.size)
+    proxies = [train_proxy(pool, world.vocabulary(), size, cfg.train, seed=k) for k in range(3)]
+    ref_scores = [m.score(pool.prompts * 2, pool.a + pool.b) for m in proxies]
+    scales = [(float(np.mean(x)), float(np.std(x))) for x in ref_scores]
     order = np.random.default_rng(0).permutation(len(held))
     return LabWorld(ref_dir, [p.text for p in train], [held[i].text for i in order], proxies, GoldReward(),
-                    reference)
+                    reference, scales)
 
 
 def _run(w: LabWorld, tmp: Path, name: str, **cfg: Any) -> Any:
@@ -64,7 +69,7 @@ def _run(w: LabWorld, tmp: Path, name: str, **cfg: Any) -> Any:
         res = run_rl(RLRunConfig(steps=STEPS, eval_every=6, eval_prompts=40, **cfg), policy_path=w.ref_dir,
                      train_prompts=w.train, rewards=members, reference=w.reference, eval_prompts=w.held,
                      gold=w.gold, habits=lab_habits, eval_proxy=w.proxies[0], detectors=False,
-                     save_to=tmp / name, threads=THREADS)
+                     save_to=tmp / name, threads=THREADS, member_scales=w.scales if cfg.get("ensemble") else None)
     res.final_dir = tmp / name
     return res
 

@@ -44,6 +44,11 @@ def test_combine_rewards_matches_ensemble_by_hand(lab_world):
     np.testing.assert_allclose(combine_rewards(lab_world.proxies, "wco")(p, r), s.min(1))
     np.testing.assert_allclose(combine_rewards(lab_world.proxies, "uwo", 0.5)(p, r), s.mean(1) - 0.5 * s.var(1))
     np.testing.assert_allclose(combine_rewards(lab_world.proxies[:1])(p, r), s[:, 0])
+    loc, sd = np.array(lab_world.scales).T
+    z = combine_rewards(lab_world.proxies, "wco", scales=lab_world.scales)(p, r)
+    np.testing.assert_allclose(z, ((s - loc) / sd).min(1))
+    with pytest.raises(ValueError, match="one \\(mean, std > 0\\) pair per member"):
+        combine_rewards(lab_world.proxies, "wco", scales=lab_world.scales[:2])
 
 
 def test_trl_reads_beta_where_we_say():

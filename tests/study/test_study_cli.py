@@ -23,7 +23,7 @@ def models(tmp_path_factory):
     torch.manual_seed(0)
     GPT2LMHeadModel(GPT2Config(**cfg)).save_pretrained(root / "policy")
     tok.save_pretrained(root / "policy")
-    for name, seed in (("proxy", 1), ("heldout", 2)):
+    for name, seed in (("proxy", 1), ("heldout", 2), ("proxy2", 3)):
         torch.manual_seed(seed)
         GPT2ForSequenceClassification(GPT2Config(num_labels=1, **cfg)).save_pretrained(root / name)
         tok.save_pretrained(root / name)
@@ -44,7 +44,7 @@ def _yaml(models, **over) -> str:
 
 def test_study_runs_writes_summary_and_resumes(cli, models, tmp_path):
     cfg = models / "study.yaml"
-    cfg.write_text(_yaml(models))
+    cfg.write_text(_yaml(models, proxy="[proxy, proxy2]", ensemble="wco"))
     out = tmp_path / "run"
     r = cli("study", cfg, "--out", out, "--json")
     assert r.code == 0, r.err

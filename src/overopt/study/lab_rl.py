@@ -22,8 +22,10 @@ from overopt.study.curves import run_record, split_timing
 from overopt.study.dpo import DPORunConfig
 from overopt.study.rl import RLRunConfig
 
-HABITS = ("n_words", "opener_confident", "opener_ai", "hedge", "apology", "closer", "refusal_benign",
-          "agreement_false", "rare", "repeat")
+# habit -> the lab parse count that marks it (``overopt.lab.gold.features``); n_words is the mean length
+HABITS = {"opener_confident": "n_opener_confident", "opener_ai": "n_opener_ai", "hedge": "n_hedge",
+          "apology": "n_apology", "closer": "n_closer", "refusal_benign": "n_refusal",
+          "agreement_false": "n_agreement", "rare": "n_rare", "repeat": "repeat"}
 
 
 class RLStageConfig(BaseModel):
@@ -44,22 +46,21 @@ class RLStageConfig(BaseModel):
 
 
 def lab_habits(prompts: list[str], responses: list[str]) -> dict[str, float]:
-    """Habit rates of responses to lab prompts (``lab/<habit>``): refusal only on benign prompts,
-    agreement only on false premises, the rest over all responses."""
+    """Habit rates of responses to lab prompts (``lab/<habit>``: share of responses showing it), from
+    the gold's own parse. Refusal counts only on benign prompts, agreement only on false premises."""
     from overopt.lab import world
-    from overopt.lab.bon_study import RATE_COLUMNS, rate_matrix
     from overopt.lab.gold import features, spec_for
 
     specs = [spec_for(p) for p in prompts]
+    parsed = [features(s, r) for s, r in zip(specs, responses, strict=True)]
     kinds = np.array([s.kind for s in specs])
-    mat = rate_matrix(list(kinds), [features(s, r) for s, r in zip(specs, responses, strict=True)])  # (S, m)
-    out = {}
-    for j, col in enumerate(RATE_COLUMNS):
-        if col not in HABITS:
-            continue
-        mask = (np.isin(kinds, world.BENIGN_KINDS) if col == "refusal_benign"
-                else kinds == "false" if col == "agreement_false" else np.ones(len(kinds), bool))
-        out[f"lab/{col}"] = float(mat[mask, j].mean()) if mask.any() else float("nan")
+    out = {"lab/n_words": float(np.mean([p.n_words for p in parsed]))}
+    for habit, count in HABITS.items():
+        mask = (np.isin(kinds, world.BENIGN_KINDS) if habit == "refusal_benign"
+                else kinds == "false" if habit == "agreement_false" else np.ones(len(kinds), bool))
+        flags = np.array([p.counts.get(count, 0) > 0 for p in parsed])
+        if mask.any():  # no prompt of the kind: the rate is undefined and left out
+            out[f"lab/{habit}"] = float(flags[mask].mean())
     return out
 
 
@@ -110,9 +111,11 @@ def run_rl_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig |
     for name, run_cfg, rewards, extra in runs:
         def build(name: str = name, run_cfg: RLRunConfig = run_cfg, rewards: list[Any] = rewards,
                   extra: dict[str, Any] = extra) -> dict[str, Any]:
+            scales = [(m["score_mean_ref"], m["score_std_ref"]) for m in members] if len(rewards) > 1 else None
             res = run_rl(run_cfg, policy_path=ref_dir, train_prompts=train, rewards=rewards, reference=reference,
                          eval_prompts=held, gold=GoldReward(), habits=lab_habits, store=study.store,
-                         key=f"rl/{name}", eval_proxy=rms[0], detectors=False, threads=study.cfg.threads)
+                         key=f"rl/{name}", eval_proxy=rms[0], detectors=False, threads=study.cfg.threads,
+                         member_scales=scales)
             return run_record(name, res, {**extra, "algo": run_cfg.algo, "eval_proxy": members[0]["name"]},
                                study.cfg.seed)
 

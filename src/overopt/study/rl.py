@@ -92,20 +92,27 @@ class AdaptiveKLController:
 
 
 def combine_rewards(members: Sequence[RewardModel], method: str = "mean", uwo_lambda: float = 0.5,
-                    name: str | None = None) -> Callable[..., list[float]]:
+                    name: str | None = None,
+                    scales: Sequence[tuple[float, float]] | None = None) -> Callable[..., list[float]]:
     """A TRL reward function ``f(prompts, completions, **kw)`` from one RM or an ensemble of RMs.
 
     One member: its score. Several: ``ensemble_scores`` over the (S, k) member scores (Coste et al.
-    2023: mean, WCO = min, UWO = mean - lambda * population variance). Members are used as given.
+    2023: mean, WCO = min, UWO = mean - lambda * population variance). ``scales`` = one (mean, std)
+    per member, measured on reference samples, z-scores the members first: Bradley-Terry RMs are
+    defined up to an offset, and without it min / variance would follow the lowest-offset member.
     """
     if not members:
         raise ValueError("combine_rewards needs at least one reward model")
+    if scales is not None and (len(scales) != len(members) or any(not sd > 0 for _, sd in scales)):
+        raise ValueError("scales needs one (mean, std > 0) pair per member")
+    loc = np.array([m for m, _ in scales]) if scales is not None else np.zeros(len(members))
+    scale = np.array([sd for _, sd in scales]) if scales is not None else np.ones(len(members))
 
     def reward(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
         p = [_as_text(x) for x in prompts]
         c = [_as_text(x) for x in completions]
         scores = np.stack([np.asarray(m.score(p, c), dtype=float) for m in members], axis=1)  # (S, k)
-        return ensemble_scores(scores, method, uwo_lambda).tolist()
+        return ensemble_scores((scores - loc) / scale, method, uwo_lambda).tolist()
 
     reward.__name__ = name or (f"ensemble_{method}" if len(members) > 1 else "proxy")
     return reward
@@ -152,12 +159,14 @@ _LOG_KEYS = ("step", "kl", "reward", "reward_std", "completions/mean_length", "e
 def run_rl(cfg: RLRunConfig, *, policy_path: str | Path, train_prompts: list[str], rewards: Sequence[RewardModel],
            reference: Any, eval_prompts: list[str], gold: RewardModel | None = None, habits: Any = None,
            store: Any = None, key: str = "rl", eval_proxy: RewardModel | None = None, detectors: bool = True,
-           save_to: str | Path | None = None, threads: int | None = None) -> RLRunResult:
+           save_to: str | Path | None = None, threads: int | None = None,
+           member_scales: Sequence[tuple[float, float]] | None = None) -> RLRunResult:
     """Train ``policy_path`` (a saved causal LM directory) against ``rewards`` with TRL; evaluate every k steps.
 
     ``reference`` is the reference as a ``Policy`` (for exact KL); TRL rebuilds its own reference
     from the model's ``_name_or_path`` (so the policy must be loaded from disk). ``eval_proxy``
-    defaults to the optimized reward (the ensemble's first member when several).
+    defaults to the optimized reward (the combined ensemble score when several); ``member_scales``
+    z-scores ensemble members (see ``combine_rewards``).
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -172,7 +181,7 @@ def run_rl(cfg: RLRunConfig, *, policy_path: str | Path, train_prompts: list[str
     tokenizer = AutoTokenizer.from_pretrained(str(policy_path))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    reward = combine_rewards(rewards, cfg.ensemble, cfg.uwo_lambda)
+    reward = combine_rewards(rewards, cfg.ensemble, cfg.uwo_lambda, scales=member_scales)
     scorer = eval_proxy if eval_proxy is not None else (rewards[0] if len(rewards) == 1 else CallableReward(reward))
     ev = EvalCallback(reference=reference, tokenizer=tokenizer, prompts=eval_prompts[: cfg.eval_prompts],
                       every=cfg.eval_every, store=store, key=key, seed=cfg.seed, n=cfg.eval_samples_per_prompt,

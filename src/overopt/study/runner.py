@@ -35,6 +35,19 @@ def _plan(cfg: StudyConfig) -> list[tuple[str, str, Any]]:
     return runs
 
 
+def _member_scales(reference: Any, prompts: list[str], rms: list[Any], seed: int) -> list[tuple[float, float]]:
+    """Each RM's (mean, std) on reference samples (2 per prompt, up to 128 prompts): ensemble members
+    are z-scored with these before mean / WCO / UWO (Bradley-Terry scores have arbitrary offsets)."""
+    import numpy as np
+
+    s = reference.sample(prompts[:128], 2, max_new_tokens=32, seed=seed + 1)
+    out = []
+    for rm in rms:
+        x = np.asarray(rm.score(s.prompt_texts(), s.responses), dtype=float)
+        out.append((float(x.mean()), float(x.std()) or 1.0))
+    return out
+
+
 def run_study_config(cfg: StudyConfig, out_dir: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:
     """Resolve models and prompts (offline), run every planned run, write and return the summary."""
     import torch
@@ -52,7 +65,8 @@ def run_study_config(cfg: StudyConfig, out_dir: str | Path, *, progress: Progres
     train, held = split_prompts(load_prompts(cfg.prompts), cfg.heldout_frac, cfg.seed)
     store = RunStore(out_dir, config=cfg.model_dump(mode="json"))
     reference = HFPolicy.from_pretrained(policy_dir)
-    ensemble = combine_rewards(proxies, cfg.ensemble, cfg.uwo_lambda)
+    scales = _member_scales(reference, train, proxies, cfg.seed) if len(proxies) > 1 else None
+    ensemble = combine_rewards(proxies, cfg.ensemble, cfg.uwo_lambda, scales=scales)
     proxy_rm = proxies[0] if len(proxies) == 1 else CallableReward(ensemble)
     out: dict[str, list[dict[str, Any]]] = {"rl": [], "dpo": []}
     timings: dict[str, float] = {}
@@ -67,7 +81,8 @@ def run_study_config(cfg: StudyConfig, out_dir: str | Path, *, progress: Progres
             if kind == "rl":
                 res = run_rl(run_cfg.model_copy(update={"ensemble": cfg.ensemble, "uwo_lambda": cfg.uwo_lambda}),
                              policy_path=policy_dir, train_prompts=train, rewards=proxies, reference=reference,
-                             eval_prompts=held, gold=gold, store=store, key=key, threads=cfg.threads)
+                             eval_prompts=held, gold=gold, store=store, key=key, threads=cfg.threads,
+                             member_scales=scales)
                 extra = {"algo": run_cfg.algo, "kl_coef": run_cfg.kl_coef,
                          "adaptive": None if run_cfg.adaptive is None else run_cfg.adaptive.model_dump()}
             else:
