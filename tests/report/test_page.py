@@ -1,0 +1,71 @@
+"""The page's escaping rules, the static SVG export, and the report built from a real tiny lab run."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+from report_world import HOSTILE
+
+from overopt.report import build_report, render
+from overopt.report.page import json_for_script, table
+from overopt.report.spans import completion_spans
+from overopt.report.svg import MAIN_FIGURES, figure_svg, nice_ticks
+
+
+def test_embedded_json_cannot_close_its_script_element_and_round_trips():
+    obj = {"r": HOSTILE[:4], "nan": float("nan"), "line": "a\u2028b\u2029c"}
+    text = json_for_script(obj)
+    assert not re.search(r"[<>&\u2028\u2029]", text)
+    back = json.loads(text)
+    assert back["r"] == HOSTILE[:4] and back["nan"] is None and back["line"] == "a\u2028b\u2029c"
+
+
+def test_tables_escape_every_cell():
+    out = table({"head": ["<th>"], "rows": [["<script>x</script>"], ['" onmouseover="y']]})
+    assert "<script>" not in out and "&lt;script&gt;" in out and '" onmouseover' not in out
+
+
+def test_spans_index_the_text_in_utf16_units():
+    text = "\U0001F600 Certainly! Perhaps."
+    spans = completion_spans(text)
+    u16 = text.encode("utf-16-le")
+    got = {s["cat"]: u16[2 * s["start"]:2 * s["end"]].decode("utf-16-le") for s in spans}
+    assert got["stock"] == "Certainly" and got["hedge"] == "Perhaps"
+
+
+def test_report_of_a_real_lab_run(lab_run):
+    view = build_report(lab_run)
+    summary = json.loads((lab_run / "summary.json").read_text())
+    assert view["verdict"]["headline"].startswith(("Best-of-n against proxy", "No over-optimization"))
+    names = {c["name"] for c in summary["bon"]}
+    assert view["verdict"]["curve"][1] in names
+    # every clickable point links to a stored group of that curve
+    for f in view["figures"]:
+        for t in f["data"]:
+            for key in t.get("customdata") or []:
+                assert key == "" or key in view["samples"], (f["id"], key)
+    assert set(view["notes"]) >= {"rl", "dpo", "audit"}  # absent sections say so
+    html = render(view)
+    assert html.count("<script") == 3 and "https://" not in html.split("<script type")[0]
+    assert len(view["tables"]["proxies"]["rows"]) == len(summary["proxies"])
+
+
+def test_svg_export_is_valid_xml_with_escaped_names(lab_run, tmp_path):
+    from overopt.report.svg import write_svgs
+
+    view = build_report(lab_run)
+    view["figures"][0]["data"][0]["name"] = "&lt;b&gt; x &amp; y"  # as plotly strings are stored
+    paths = write_svgs(view, tmp_path)
+    assert {p.stem for p in paths} <= set(MAIN_FIGURES) and "overview" in {p.stem for p in paths}
+    for p in paths:
+        root = ET.fromstring(p.read_text())
+        assert root.tag.endswith("svg") and root.findall(".//{http://www.w3.org/2000/svg}polyline")
+    assert "&lt;b&gt; x &amp; y" in figure_svg(view["figures"][0])
+
+
+def test_nice_ticks():
+    assert nice_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(-0.13, 0.41) == [0.0, 0.2, 0.4]
+    assert nice_ticks(-0.13, 0.91) == [0.0, 0.2, 0.4, 0.6, 0.8]
