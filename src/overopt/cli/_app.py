@@ -22,7 +22,7 @@ app = typer.Typer(
 def _register() -> None:
     # Each command lives in its own module; importing it registers it on ``app``.
     # Heavy imports (torch, transformers) happen inside command bodies, never here.
-    from overopt.cli import analyze, audit, bon, detect, eval, examples, fit, lab, study  # noqa: F401
+    from overopt.cli import analyze, audit, bon, detect, eval, examples, fit, lab, report, study  # noqa: F401
 
 
 def _click_classes(name: str) -> tuple[type[BaseException], ...]:
