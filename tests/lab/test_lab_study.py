@@ -203,3 +203,23 @@ def test_cli_json_resumes_the_finished_quick_study(cli, quick):
     assert body["schema_version"] and body["preset"] == "quick"
     assert [p["name"] for p in body["proxies"]] == [p["name"] for p in summary["proxies"]]
     assert "(resumed)" in r.err
+
+
+def test_lab_run_reopens_models_and_reproduces_the_ensemble_curve(quick):
+    """LabRun (the API the RL study uses) rebuilds the WCO ensemble from saved RMs + recorded reference
+    statistics; its best-of-n gold equals the stored curve to 1e-9."""
+    import json as _json
+
+    from overopt.core.bon import bon_curve
+    from overopt.lab.run import LabRun
+
+    summary, out = quick
+    run = LabRun(out)
+    wco = _curve(summary, "ensemble-wco")
+    data = _json.loads((out / "artifacts" / "bon-samples" / "samples.json").read_text())
+    texts = [data["prompts"][i] for i in data["prompt_index"]]
+    sel = run.ensemble(wco["members"], method="wco").score(texts, data["responses"])
+    curve = bon_curve(sel, np.asarray(data["gold"]), np.asarray(data["prompt_index"]), wco["n"], n_boot=10)
+    np.testing.assert_allclose(curve.gold - curve.gold[0], wco["gold"], atol=1e-9)
+    assert set(run.prompts("heldout")) >= set(data["prompts"])
+    assert run.policy().sample(data["prompts"][:1], 2, max_new_tokens=4).logprobs.shape == (2,)
