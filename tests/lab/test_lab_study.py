@@ -223,3 +223,20 @@ def test_lab_run_reopens_models_and_reproduces_the_ensemble_curve(quick):
     np.testing.assert_allclose(curve.gold - curve.gold[0], wco["gold"], atol=1e-9)
     assert set(run.prompts("heldout")) >= set(data["prompts"])
     assert run.policy().sample(data["prompts"][:1], 2, max_new_tokens=4).logprobs.shape == (2,)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes into read-only directories")
+def test_cli_read_only_out_exits_2(cli, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    r = cli("lab", "--preset", "quick", "--out", ro / "run")
+    assert r.code == 2 and "cannot write" in r.err
+
+
+@pytest.mark.parametrize("name", ["quick", "default", "full"])
+def test_presets_validate_and_have_3_sizes_3_budgets_3_members(name):
+    cfg = preset_config(name, seed=3)
+    assert len(cfg.sizes) >= 3 and len(cfg.n_pairs) >= 3 and cfg.ensemble.n_members >= 3
+    assert cfg.ensemble.size in {s.name for s in cfg.sizes} and cfg.seed == 3
