@@ -25,6 +25,7 @@ from overopt.lab.presets import LabConfig
 from overopt.study.store import RunStore, atomic_write
 
 Progress = Callable[[str, str], None]  # (stage, event) with event in {"start", "done", "resumed"}
+ExtraStage = Callable[["LabStudy", list[dict[str, Any]]], list[dict[str, Any]]]
 
 
 def _quiet(stage: str, event: str) -> None:
@@ -220,7 +221,13 @@ class LabStudy:
         return self._stage("bon/curves", build, "best-of-n curves")["curves"]
 
     # ---- the whole study ----------------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
+    def run(self, extra_stages: dict[str, ExtraStage] | None = None) -> dict[str, Any]:
+        """All stages, then summary.json and report.html.
+
+        ``extra_stages`` maps a summary key ("rl", "dpo") to ``fn(study, proxies) -> list[dict]``: the hook
+        through which the study layer (RL / DPO with TRL) adds its resumable stages without the lab
+        importing it. Missing keys stay empty lists.
+        """
         import torch
 
         torch.set_num_threads(self.cfg.threads)
@@ -231,17 +238,18 @@ class LabStudy:
         proxies = self.proxies(pool, heldout)
         data = self.bon_samples()
         curves = self.bon_curves(proxies, data)
-        summary = self.summary(ref, proxies, curves, data)
+        extra = {key: fn(self, proxies) for key, fn in (extra_stages or {}).items()}
+        summary = self.summary(ref, proxies, curves, data, extra)
         summary["timings"]["total_this_run"] = time.perf_counter() - start
         atomic_write(self.out / "summary.json", json.dumps(summary, indent=1, allow_nan=False, default=float))
-        from overopt.lab.report_basic import write_basic_report
+        from overopt.report import write_report  # lazy: the report layer is built from this run's files
 
-        write_basic_report(summary, self.out / "report.html")
+        write_report(self.out, self.out / "report.html")
         self.store.close()
         return summary
 
     def summary(self, ref: dict[str, Any], proxies: list[dict[str, Any]], curves: list[dict[str, Any]],
-                data: dict[str, Any]) -> dict[str, Any]:
+                data: dict[str, Any], extra: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
         from overopt.cli._output import to_jsonable
 
         return to_jsonable({
@@ -249,9 +257,10 @@ class LabStudy:
             "config": self.cfg.model_dump(mode="json"), "reference": ref, "proxies": proxies,
             "bon": curves, "bon_info": {"n_prompts": len(data["prompts"]), "samples_per_prompt": self.cfg.bon.n_samples,
                                         "kl_units": "nats per sequence", "gold_relative_to": "reference (n = 1)"},
-            "rl": [], "dpo": [], "timings": dict(self.timings),
+            "rl": [], "dpo": [], **(extra or {}), "timings": dict(self.timings),
         })
 
 
-def run_study(cfg: LabConfig, out_dir: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:
-    return LabStudy(cfg, out_dir, progress=progress).run()
+def run_study(cfg: LabConfig, out_dir: str | Path, *, progress: Progress | None = None,
+              extra_stages: dict[str, ExtraStage] | None = None) -> dict[str, Any]:
+    return LabStudy(cfg, out_dir, progress=progress).run(extra_stages)
