@@ -21,7 +21,6 @@ def _kl_max(curves: list[dict[str, Any]]) -> float:
 def curve_traces(curves: list[dict[str, Any]], key: str, customs: dict[str, list[str]], *,
                  fits: bool = True, styles: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Per curve: data (clickable), and for gold its fit and peak; in both x views."""
-    kl_max = _kl_max(curves)
     styles = styles or {}
 
     def make(view: str) -> list[dict[str, Any] | None]:
@@ -37,8 +36,8 @@ def curve_traces(curves: list[dict[str, Any]], key: str, customs: dict[str, list
                        err=err, hover=" (n = %{text})", **st) | {"text": c["n"]}
             t["meta"]["hidden"] = c.get("kind") == "oracle"  # the ceiling squashes the other curves
             out.append(t)
-            if fits and key == "gold":
-                out.append(fit_trace(c["fit"], kl_max, c["name"], col, view, c["name"]))
+            if fits and key == "gold":  # each fit over its own curve's KL range
+                out.append(fit_trace(c["fit"], _kl_max([c]), c["name"], col, view, c["name"]))
                 out.append(peak_trace(c["fit"], c["name"], col, view, c["name"]))
         return out
 

@@ -21,12 +21,11 @@ def _label(family: str, c: dict[str, Any]) -> str:
 
 
 def vs_kl(family: str, runs: list[dict[str, Any]], customs: dict[str, list[str]], key: str) -> dict[str, Any]:
-    kl_max = max((finite(k) or 0.0 for c in runs for k in c["kl"]), default=1.0)
-
     def make(view: str) -> list[dict[str, Any] | None]:
         out: list[dict[str, Any] | None] = []
         for i, c in enumerate(runs):
             lbl = _label(family, c)
+            kl_max = max((finite(k) or 0.0 for k in c["kl"]), default=1.0)  # draw each fit over its own range
             out.append(series(c["kl"], c[key], lbl, color(i), view, custom=customs[c["name"]],
                               err=c.get(f"{key}_se"), group=lbl, hover=" (step %{text})") | {"text": c["step"]})
             if key == "gold":
@@ -62,6 +61,11 @@ def vs_step(family: str, runs: list[dict[str, Any]], customs: dict[str, list[str
     return figure(f"{family}-steps", family, lay["title"]["text"], cap, data, lay)
 
 
+def _is_length(key: str) -> bool:
+    short = key.split("/", 1)[-1]
+    return short in ("n_words", "len") or short.startswith("len_")
+
+
 def run_habits(family: str, c: dict[str, Any], custom: list[str]) -> dict[str, Any] | None:
     rates = {k: v for k, v in (c.get("rates") or {}).items() if len(v) == len(c["kl"])}
     if not rates:
@@ -69,7 +73,7 @@ def run_habits(family: str, c: dict[str, Any], custom: list[str]) -> dict[str, A
 
     def make(view: str) -> list[dict[str, Any]]:
         return [series(c["kl"], v, habit_label(k), color(i), view, custom=custom,
-                       yaxis="y2" if k.endswith(("n_words", "/len")) else "y")
+                       yaxis="y2" if _is_length(k) else "y")
                 for i, (k, v) in enumerate(sorted(rates.items()))]
 
     data = both_views(make)
