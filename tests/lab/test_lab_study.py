@@ -171,9 +171,12 @@ def test_interrupted_study_continues_after_the_last_finished_stage(tmp_path):
     first.pairs("train")
     first.store.close()
     events = []
-    LabStudy(_tiny(1), tmp_path, progress=lambda stage, ev: events.append((stage, ev))).run()
+    hook = {"rl": lambda study, proxies: [{"name": "hook", "n_proxies": len(proxies)}]}
+    summary = LabStudy(_tiny(1), tmp_path, progress=lambda stage, ev: events.append((stage, ev))).run(hook)
     assert ("pretrain reference LM", "resumed") in events and ("label train pairs", "resumed") in events
     assert ("label heldout pairs", "done") in events
+    # the study layer's RL / DPO stages plug in through extra_stages
+    assert summary["rl"] == [{"name": "hook", "n_proxies": len(summary["proxies"])}] and summary["dpo"] == []
 
 
 @pytest.mark.parametrize("args, needle", [
