@@ -27,6 +27,7 @@ LEXICONS = (*REPORTED, *CUES, "claims")
 
 # A "^" phrase must follow the text start, a newline or . ! ? (past spaces and markdown marks).
 _SKIP = frozenset(' \t#>*_"(-')
+_CLASS_REF = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,24 @@ def _at_sentence_start(low: str, start: int) -> bool:
 
 
 def parse_lexicon(text: str, name: str = "lexicon") -> dict[str, tuple[str, ...]]:
-    """Parse ``[category]`` sections of phrases; ``#`` starts a comment line."""
+    """Parse ``[category]`` sections of phrases; ``#`` starts a comment line.
+
+    A line ``@word_class = a|b|c`` defines a word class that later phrases use as ``{word_class}``
+    (expanded to ``(a|b|c)``): one broad list of, e.g., praise adjectives serves many patterns.
+    """
     sections: dict[str, list[str]] = {}
+    classes: dict[str, str] = {}
     current: str | None = None
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
+            continue
+        if line.startswith("@"):
+            key, eq, body = line[1:].partition("=")
+            key, body = key.strip(), _expand_classes(body.strip(), classes, name, lineno)
+            if not eq or not key.isidentifier() or not body:
+                raise InputError(f"{name}:{lineno}: a word class reads '@name = a|b|c'")
+            classes[key] = f"({body})"
             continue
         if line.startswith("[") and line.endswith("]"):
             current = line[1:-1].strip()
@@ -78,8 +91,17 @@ def parse_lexicon(text: str, name: str = "lexicon") -> dict[str, tuple[str, ...]
             continue
         if current is None:
             raise InputError(f"{name}:{lineno}: phrase before any [category] header; add one above it")
-        sections[current].append(line)
+        sections[current].append(_expand_classes(line, classes, name, lineno))
     return {k: tuple(v) for k, v in sections.items() if v}
+
+
+def _expand_classes(line: str, classes: dict[str, str], name: str, lineno: int) -> str:
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in classes:
+            raise InputError(f"{name}:{lineno}: word class {{{m.group(1)}}} is not defined above it (@{m.group(1)} = ...)")
+        return classes[m.group(1)]
+
+    return _CLASS_REF.sub(sub, line)
 
 
 @cache
