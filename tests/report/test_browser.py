@@ -149,3 +149,38 @@ def test_the_payloads_are_live_outside_the_report(browser, tmp_path):
     ran = page.evaluate(f"() => {json.dumps(FLAGS[:4])}.filter(f => window[f] !== undefined)")
     assert set(ran) >= {"__pwned_script", "__pwned_img", "__pwned_svg"}
     page.close()
+
+
+@pytest.fixture(scope="module")
+def rl_report(rl_run) -> Path:
+    from overopt.report import write_report
+
+    return write_report(rl_run)
+
+
+def test_rl_dpo_and_audit_sections(browser, rl_report):
+    o = Opened(browser, rl_report)
+    assert o.errors == []
+    ids = {f["id"] for f in o.data()["figures"]}
+    assert {"rl-gold", "rl-proxy", "rl-steps", "rl-habits", "dpo-gold", "dpo-proxy", "dpo-steps"} <= ids
+    assert o.page.locator("#rl .absent").count() == 0 and o.page.locator("#audit table").count() == 1
+    # click the third point of the first RL run: its checkpoint's samples open
+    where = o.page.evaluate("""() => {
+        const gd = document.getElementById('fig-rl-gold');
+        gd.scrollIntoView({block: 'center'});
+        const t = gd.data.find(t => t.visible === true && t.customdata), j = 2;
+        const L = gd._fullLayout, r = gd.getBoundingClientRect();
+        return {x: r.left + L.xaxis._offset + L.xaxis.l2p(t.x[j]), y: r.top + L.yaxis._offset + L.yaxis.l2p(t.y[j]),
+                key: t.customdata[j]};
+    }""")
+    o.page.mouse.move(where["x"], where["y"])
+    o.page.mouse.click(where["x"], where["y"])
+    o.page.wait_for_selector("#viewer:not([hidden])", timeout=10_000)
+    assert where["key"].startswith("rl|") and where["key"].endswith("|12")
+    assert o.page.inner_text("#viewer-title") == o.data()["samples"][where["key"]]["title"]
+    assert o.page.locator("#viewer .sample").count() == 3
+    # the x = KL button swaps every curve to the KL view
+    o.page.locator("#fig-rl-gold .updatemenu-button").nth(1).click()
+    xs = o.page.evaluate("() => document.getElementById('fig-rl-gold').layout.xaxis.title.text")
+    assert xs.startswith("KL")
+    o.page.close()

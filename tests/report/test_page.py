@@ -28,11 +28,12 @@ def test_tables_escape_every_cell():
 
 
 def test_spans_index_the_text_in_utf16_units():
-    text = "\U0001F600 Certainly! Perhaps."
+    text = "Certainly! \U0001F600 Perhaps this works. I hope this helps!"
     spans = completion_spans(text)
     u16 = text.encode("utf-16-le")
-    got = {s["cat"]: u16[2 * s["start"]:2 * s["end"]].decode("utf-16-le") for s in spans}
-    assert got["stock"] == "Certainly" and got["hedge"] == "Perhaps"
+    got = [(s["cat"], u16[2 * s["start"]:2 * s["end"]].decode("utf-16-le")) for s in spans]
+    assert got == [("stock", "Certainly"), ("hedge", "Perhaps"), ("stock", "I hope this helps")]
+    assert spans[1]["start"] == 14  # 13 code points before it, the emoji counting twice
 
 
 def test_report_of_a_real_lab_run(lab_run):
@@ -68,4 +69,4 @@ def test_svg_export_is_valid_xml_with_escaped_names(lab_run, tmp_path):
 def test_nice_ticks():
     assert nice_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(-0.13, 0.41) == [0.0, 0.2, 0.4]
-    assert nice_ticks(-0.13, 0.91) == [0.0, 0.2, 0.4, 0.6, 0.8]
+    assert nice_ticks(-0.13, 0.91) == [0.0, 0.25, 0.5, 0.75]

@@ -42,10 +42,20 @@
     return box;
   }
 
+  // The viewer is a drawer on the right; the page reflows beside it so no chart or button is covered.
+  function setViewer(open) {
+    if (viewer.hidden === !open) { return; }
+    viewer.hidden = !open;
+    document.body.classList.toggle("viewer-open", open);
+    Array.prototype.forEach.call(document.querySelectorAll(".plot.js-plotly-plot"), function (d) {
+      Plotly.Plots.resize(d);
+    });
+  }
+
   function showGroup(key, clicked) {
     var g = DATA.samples[key];
     body.textContent = "";
-    viewer.hidden = false;
+    setViewer(true);
     if (!g) { title.textContent = "No samples"; body.appendChild(el("p", "absent", "No samples stored for this point.")); return; }
     title.textContent = g.title;
     select.value = key;
@@ -95,8 +105,8 @@
     });
   }
 
-  document.getElementById("open-viewer").addEventListener("click", function () { viewer.hidden = false; });
-  document.getElementById("viewer-close").addEventListener("click", function () { viewer.hidden = true; });
+  document.getElementById("open-viewer").addEventListener("click", function () { setViewer(true); });
+  document.getElementById("viewer-close").addEventListener("click", function () { setViewer(false); });
   legend();
   fillSelect();
   Promise.all(DATA.figures.map(plot)).then(function () {
