@@ -17,11 +17,12 @@ from typing import Annotated, Any
 
 import typer
 
+from overopt import metrics
 from overopt.cli._app import app
 from overopt.cli._output import print_json, to_jsonable
 from overopt.errors import InputError
 
-LEN_OVER_IDEAL = "overopt/len_over_ideal"  # mean n_words / ideal_words (verbosity suite)
+LEN_OVER_IDEAL = metrics.LEN_OVER_IDEAL  # mean n_words / ideal_words (verbosity suite)
 _CLAIM_EXPECTED = {"correct", "ground", "critique", "stand_firm"}
 _PER_ROW = {"overopt/len": "n_words", "overopt/rep_2": "rep_2", "overopt/compression_ratio": "compression_ratio"}
 

@@ -30,9 +30,8 @@ from overopt.text.refusal import classify_refusal
 from overopt.text.repetition import compression_ratio, distinct_n, n_tokens, rep_n, words
 from overopt.text.sycophancy import classify_sycophancy
 
-# Rates that metrics.py does not name yet (same vocabulary; proposed for metrics.py).
-PARTIAL_REFUSAL_RATE = "overopt/partial_refusal_rate"
-COMPRESSION_RATIO = "overopt/compression_ratio"
+PARTIAL_REFUSAL_RATE = metrics.PARTIAL_REFUSAL_RATE  # kept importable from here
+COMPRESSION_RATIO = metrics.COMPRESSION_RATIO
 
 KEYS = ("refusal", "sycophancy", "stock_phrases", "hedges", "apologies", "n_words", "rep_2",
         "distinct_2", "compression_ratio", "rare_token_runs")
