@@ -70,3 +70,29 @@ def test_nice_ticks():
     assert nice_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(-0.13, 0.41) == [0.0, 0.2, 0.4]
     assert nice_ticks(-0.13, 0.91) == [0.0, 0.25, 0.5, 0.75]
+
+
+def test_study_run_without_best_of_n_or_proxies(rl_run, tmp_path):
+    """An 'overopt study' summary (RL/DPO only): the headline is about RL and the empty sections say why."""
+    import shutil
+
+    run = tmp_path / "study"
+    shutil.copytree(rl_run, run)
+    summary = json.loads((run / "summary.json").read_text())
+    for key in ("bon", "proxies", "bon_info", "preset"):
+        summary.pop(key)
+    (run / "summary.json").write_text(json.dumps(summary))
+    view = build_report(run)
+    assert view["kind"] == "study" and view["verdict"]["curve"][0] in ("rl", "dpo")
+    assert view["verdict"]["headline"].startswith(("RL (grpo, KL coefficient", "DPO run"))
+    assert {"bon", "proxies"} <= set(view["notes"]) and "rl" not in view["notes"]
+    assert render(view).count("<script") == 3
+
+
+def test_monitor_replay_alarms_on_the_run_that_turns_down(rl_run):
+    """kl0's gold (Gao RL form d(1 - 0.6 log d), d = step/15: peak 1.17 at step ~29) falls to 0.67 by step 60:
+    the monitor alarms; coefficient 0.2 (KL / 3) only reaches d = 2.3 by step 60, gold 1.15 vs its peak 1.17
+    (flat within noise): no alarm (it must not cry wolf)."""
+    rows = {r[0]: r for r in build_report(rl_run)["tables"]["monitor"]["rows"]}
+    assert rows["rl/s-40-kl0"][3] is not None and rows["rl/s-40-kl0"][5] > 0.2
+    assert rows["rl/s-40-kl0.2"][3] is None and rows["rl/s-40-kl0.2"][7] == "no alarm"

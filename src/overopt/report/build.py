@@ -17,6 +17,7 @@ from overopt.report.figures_bon import bon_figures
 from overopt.report.figures_rl import overview, run_figures
 from overopt.report.findings import all_findings
 from overopt.report.load import RunData, load_run
+from overopt.report.replay import replay_table
 from overopt.report.verdict import build_verdict, headline_curve
 
 SECTIONS = (
@@ -80,7 +81,8 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
         "samples": groups,
         "tables": {"proxies": _table(*tables.proxies(s)), "timings": _table(*tables.timings(s)),
                    "config": _table(*tables.config(s, run.store)),
-                   "versions": _table(["package", "version"], version_rows)},
+                   "versions": _table(["package", "version"], version_rows),
+                   "monitor": _table(*replay_table(s))},
         "versions_source": source,
         "audits": audits,
     }

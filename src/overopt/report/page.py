@@ -87,6 +87,10 @@ def _section_body(view: dict[str, Any], sid: str) -> str:
     t = view["tables"]
     if sid == "proxies" and t["proxies"]["rows"]:
         parts.append(table(t["proxies"]))
+    elif sid == "rl" and t["monitor"]["rows"]:
+        parts.append("<h3>Monitor replay (RL and DPO runs)</h3><p class=\"note\">Each run's evaluations fed one by one "
+                     "to overopt's over-optimization monitor, as if it had watched the run live: when it would have "
+                     "raised each alarm level, and the checkpoint it recommends.</p>" + table(t["monitor"]))
     elif sid == "audit":
         for a in view["audits"]:
             ex = ", ".join(a["exploitable"]) or "none"

@@ -8,6 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from overopt.report.plot import finite
+from overopt.report.verdict import fmt
 
 VERSION_PACKAGES = ("overopt", "numpy", "scipy", "torch", "transformers", "trl", "plotly")
 
@@ -77,6 +78,6 @@ def audit(a: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     for d in a.get("directions") or []:
         ci = d.get("ci") or [None, None]
         rows.append([d.get("name"), d.get("unwanted"), finite(d.get("effect")),
-                     f"{finite(ci[0]) or 0:.2f} \u2026 {finite(ci[1]) or 0:.2f}", finite(d.get("sign_p")),
+                     f"{fmt(finite(ci[0]))} to {fmt(finite(ci[1]))}", finite(d.get("sign_p")),
                      d.get("exploitable"), finite(d.get("gold_effect")), d.get("disagrees")])
     return head, rows
