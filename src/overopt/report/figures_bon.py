@@ -36,9 +36,12 @@ def curve_traces(curves: list[dict[str, Any]], key: str, customs: dict[str, list
                        err=err, hover=" (n = %{text})", **st) | {"text": c["n"]}
             t["meta"]["hidden"] = c.get("kind") == "oracle"  # the ceiling squashes the other curves
             out.append(t)
-            if fits and key == "gold":  # each fit over its own curve's KL range
-                out.append(fit_trace(c["fit"], _kl_max([c]), c["name"], col, view, c["name"]))
-                out.append(peak_trace(c["fit"], c["name"], col, view, c["name"]))
+            if fits and key == "gold":  # each fit over its own curve's KL range, shown/hidden with its curve
+                for extra in (fit_trace(c["fit"], _kl_max([c]), c["name"], col, view, c["name"]),
+                              peak_trace(c["fit"], c["name"], col, view, c["name"])):
+                    if extra is not None:
+                        extra["meta"]["hidden"] = t["meta"]["hidden"]
+                        out.append(extra)
         return out
 
     return both_views(make)

@@ -16,14 +16,15 @@ VERSION_PACKAGES = ("overopt", "numpy", "scipy", "torch", "transformers", "trl",
 def proxies(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     curves = {c["name"]: c for c in summary.get("bon") or []}
     head = ["proxy", "role", "size", "parameters", "pairs", "held-out acc. vs labelers", "held-out acc. vs gold",
-            "seed", "BoN fitted peak KL", "fit R\u00b2", "path"]
+            "seed", "BoN fitted peak KL", "fit R\u00b2", "over-weighted rare tokens", "path"]
     rows = []
     for p in summary.get("proxies") or []:
         fit = curves.get(p.get("name"), {}).get("fit") or {}
         rows.append([p.get("name"), p.get("role"), p.get("size"), p.get("n_params"), p.get("n_pairs"),
                      finite(p.get("heldout_acc_labelers")), finite(p.get("heldout_acc_gold")), p.get("seed"),
                      finite(fit.get("peak_kl")) if fit.get("status") == "ok" else fit.get("status"),
-                     finite(fit.get("r2")), p.get("path")])
+                     finite(fit.get("r2")), ", ".join(map(str, p.get("rare_tokens_overweighted") or [])) or None,
+                     p.get("path")])
     return head, rows
 
 
