@@ -28,20 +28,29 @@ def lab_run(tmp_path_factory) -> Path:
     return out
 
 
+def _copy_run(run: Path, tmp_path_factory, name: str) -> tuple[Path, dict]:
+    """A copy of a run directory and its summary (to edit, then ``_save``)."""
+    out = tmp_path_factory.mktemp(name) / "run"
+    shutil.copytree(run, out)
+    return out, json.loads((out / "summary.json").read_text())
+
+
+def _save(out: Path, summary: dict) -> Path:
+    (out / "summary.json").write_text(json.dumps(summary))
+    return out
+
+
 @pytest.fixture(scope="session")
 def hostile_run(lab_run, tmp_path_factory) -> Path:
     """A copy of ``lab_run`` whose stored completions, prompts and a curve name are hostile."""
-    out = tmp_path_factory.mktemp("report-hostile") / "run"
-    shutil.copytree(lab_run, out)
-    summary = json.loads((out / "summary.json").read_text())
+    out, summary = _copy_run(lab_run, tmp_path_factory, "report-hostile")
     curve = summary["bon"][0]
     for i, s in enumerate(curve["samples"]):
         s["response"] = HOSTILE[i % len(HOSTILE)]
         s["prompt"] = HOSTILE[(i + 1) % len(HOSTILE)][:200]
     curve["name"] = "<img src=x onerror=\"window.__pwned_name = 1\">"
     summary["proxies"][0]["name"] = curve["name"]
-    (out / "summary.json").write_text(json.dumps(summary))
-    return out
+    return _save(out, summary)
 
 
 def _evaluations(coef: float, samples: list[dict], seed: int) -> list[dict]:
@@ -79,9 +88,7 @@ def rl_run(lab_run, tmp_path_factory) -> Path:
     from overopt.cli import main
     from overopt.study.curves import curve_from_evaluations
 
-    out = tmp_path_factory.mktemp("report-rl") / "run"
-    shutil.copytree(lab_run, out)
-    summary = json.loads((out / "summary.json").read_text())
+    out, summary = _copy_run(lab_run, tmp_path_factory, "report-rl")
     samples = [{"prompt": s["prompt"], "response": s["response"], "proxy": s["proxy"], "gold": s["gold"]}
                for s in summary["bon"][0]["samples"]]
     with warnings.catch_warnings():
@@ -92,8 +99,7 @@ def rl_run(lab_run, tmp_path_factory) -> Path:
                    "ensemble": "wco", "algo": "grpo"})
         dpo = [{**curve_from_evaluations(f"sigmoid-beta{b:g}", _evaluations(b, samples, 20 + i)), "beta": b}
                for i, b in enumerate((0.1, 0.01))]
-    summary |= {"rl": rl, "dpo": dpo}
-    (out / "summary.json").write_text(json.dumps(summary))
+    _save(out, summary | {"rl": rl, "dpo": dpo})
     proxy = next(p for p in summary["proxies"] if p["role"] == "grid")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
