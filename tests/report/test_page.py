@@ -81,12 +81,14 @@ def test_study_run_without_best_of_n_or_proxies(rl_run, tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     for key in ("bon", "proxies", "bon_info", "preset"):
         summary.pop(key)
+    summary["rl"][0]["gold_se"][0] = float("nan")  # runner.py writes NaN tokens (json allow_nan)
     (run / "summary.json").write_text(json.dumps(summary))
     view = build_report(run)
     assert view["kind"] == "study" and view["verdict"]["curve"][0] in ("rl", "dpo")
     assert view["verdict"]["headline"].startswith(("RL (grpo, KL coefficient", "DPO run"))
     assert {"bon", "proxies"} <= set(view["notes"]) and "rl" not in view["notes"]
-    assert render(view).count("<script") == 3
+    html = render(view)
+    assert html.count("<script") == 3 and "NaN" not in html.split('id="overopt-data">')[1].split("</script>")[0]
 
 
 def test_monitor_replay_alarms_on_the_run_that_turns_down(rl_run):
@@ -96,3 +98,16 @@ def test_monitor_replay_alarms_on_the_run_that_turns_down(rl_run):
     rows = {r[0]: r for r in build_report(rl_run)["tables"]["monitor"]["rows"]}
     assert rows["rl/s-40-kl0"][3] is not None and rows["rl/s-40-kl0"][5] > 0.2
     assert rows["rl/s-40-kl0.2"][3] is None and rows["rl/s-40-kl0.2"][7] == "no alarm"
+
+
+def test_missing_chromium_skips_locally_but_fails_on_ci(monkeypatch):
+    import pytest
+    import report_world
+
+    monkeypatch.setattr(report_world, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="missing on CI"):
+        report_world.need_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        report_world.need_chromium()
