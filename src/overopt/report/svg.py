@@ -73,7 +73,8 @@ def figure_svg(fig: dict[str, Any]) -> str:
            'font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{L}" y="22" font-size="14" font-weight="bold">{_x(lay["title"]["text"])}</text>',
-           f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="#fafafa" stroke="#ccc"/>']
+           f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="#fafafa" stroke="#ccc"/>',
+           f'<clipPath id="plot-area"><rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}"/></clipPath>']
     for v in xa.ticks():
         px = xa(v)
         out.append(f'<line x1="{px:.1f}" y1="{H - B}" x2="{px:.1f}" y2="{H - B + 4}" stroke="#333"/>'
@@ -93,6 +94,8 @@ def figure_svg(fig: dict[str, Any]) -> str:
         out.append(f'<text transform="translate({tx},{(T + H - B) / 2}) rotate(-90)" text-anchor="middle">'
                    f'{_x(title)}</text>')
     legend_y = T + 4
+    legend: list[str] = []
+    out.append('<g clip-path="url(#plot-area)">')
     for t in traces:
         pts = _pts(t)
         ya = axes.get(t.get("yaxis", "y"))
@@ -120,11 +123,11 @@ def figure_svg(fig: dict[str, Any]) -> str:
                     f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{r}" fill="{col}"/>'
                 out.append(shape)
         if t.get("showlegend", True) and legend_y < H - B:
-            out.append(f'<line x1="{W - R + 70}" y1="{legend_y}" x2="{W - R + 92}" y2="{legend_y}" stroke="{col}" '
+            legend.append(f'<line x1="{W - R + 70}" y1="{legend_y}" x2="{W - R + 92}" y2="{legend_y}" stroke="{col}" '
                        f'stroke-width="2"{dash_attr}/><text x="{W - R + 96}" y="{legend_y + 4}">'
                        f'{_x(t.get("name", ""))[:34]}</text>')
             legend_y += 16
-    out.append("</svg>")
+    out += ["</g>", *legend, "</svg>"]
     return "\n".join(out)
 
 
