@@ -69,6 +69,22 @@ def parse_lexicon(text: str, name: str = "lexicon") -> dict[str, tuple[str, ...]
     A line ``@word_class = a|b|c`` defines a word class that later phrases use as ``{word_class}``
     (expanded to ``(a|b|c)``): one broad list of, e.g., praise adjectives serves many patterns.
     """
+    return _parse(text, name)[0]
+
+
+@cache
+def lexicon_classes(name: str) -> dict[str, str]:
+    """The word classes of a built-in lexicon, ``{name: "(a|b|c)"}`` with inner classes expanded."""
+    return _parse(_lexicon_text(name), name)[1]
+
+
+def _lexicon_text(name: str) -> str:
+    if name not in LEXICONS:
+        raise InputError(f"unknown lexicon {name!r}; use one of {', '.join(LEXICONS)}")
+    return resources.files("overopt.text").joinpath("lexicons").joinpath(f"{name}.txt").read_text("utf-8")
+
+
+def _parse(text: str, name: str) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     sections: dict[str, list[str]] = {}
     classes: dict[str, str] = {}
     current: str | None = None
@@ -92,7 +108,7 @@ def parse_lexicon(text: str, name: str = "lexicon") -> dict[str, tuple[str, ...]
         if current is None:
             raise InputError(f"{name}:{lineno}: phrase before any [category] header; add one above it")
         sections[current].append(_expand_classes(line, classes, name, lineno))
-    return {k: tuple(v) for k, v in sections.items() if v}
+    return {k: tuple(v) for k, v in sections.items() if v}, classes
 
 
 def _expand_classes(line: str, classes: dict[str, str], name: str, lineno: int) -> str:
@@ -107,10 +123,7 @@ def _expand_classes(line: str, classes: dict[str, str], name: str, lineno: int) 
 @cache
 def load_lexicon(name: str) -> dict[str, tuple[str, ...]]:
     """The phrases of a built-in lexicon by category (``stock_phrases``, ``hedges``, ``apologies``, ...)."""
-    if name not in LEXICONS:
-        raise InputError(f"unknown lexicon {name!r}; use one of {', '.join(LEXICONS)}")
-    text = resources.files("overopt.text").joinpath("lexicons").joinpath(f"{name}.txt").read_text("utf-8")
-    return parse_lexicon(text, name)
+    return parse_lexicon(_lexicon_text(name), name)
 
 
 def compile_scanner(lexicons: dict[str, dict[str, tuple[str, ...]]]) -> Scanner:
