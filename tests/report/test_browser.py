@@ -58,6 +58,18 @@ class Opened:
         return json.loads(self.page.text_content("#overopt-data"))
 
 
+def assert_every_chart_drawn(o: Opened, ids: list[str]) -> None:
+    """Every figure of the data has a chart with finite points in its visible traces, drawn as SVG."""
+    counts = o.page.evaluate("""() => Array.from(document.querySelectorAll('.plot')).map(d => [
+        d.dataset.figure,
+        (d.data || []).filter(t => t.visible !== false)
+                      .reduce((n, t) => n + (t.y || []).filter(v => v !== null).length, 0),
+        d.querySelectorAll('.scatterlayer .trace path, .scatterlayer .point').length])""")
+    assert sorted(c[0] for c in counts) == sorted(ids)
+    for fid, n_points, n_drawn in counts:
+        assert n_points > 0 and n_drawn > 0, (fid, n_points, n_drawn)
+
+
 def test_page_loads_offline_without_console_errors(browser, lab_report):
     o = Opened(browser, lab_report)
     assert o.page.get_attribute("body", "data-ready") == "1"
@@ -74,14 +86,7 @@ def test_every_chart_has_data(browser, lab_report):
     ids = [f["id"] for f in o.data()["figures"]]
     assert {"overview", "bon-gold-proxies", "bon-proxy-proxies", "bon-kl", "bon-ensembles", "bon-scaling",
             "bon-habits", "bon-bai"} <= set(ids)
-    counts = o.page.evaluate("""() => Array.from(document.querySelectorAll('.plot')).map(d => [
-        d.dataset.figure,
-        (d.data || []).filter(t => t.visible !== false)
-                      .reduce((n, t) => n + (t.y || []).filter(v => v !== null).length, 0),
-        d.querySelectorAll('.scatterlayer .trace path, .scatterlayer .point').length])""")
-    assert len(counts) == len(ids)
-    for fid, n_points, n_drawn in counts:
-        assert n_points > 0 and n_drawn > 0, (fid, n_points, n_drawn)
+    assert_every_chart_drawn(o, ids)
     o.page.close()
 
 
@@ -161,8 +166,9 @@ def rl_report(rl_run) -> Path:
 def test_rl_dpo_and_audit_sections(browser, rl_report):
     o = Opened(browser, rl_report)
     assert o.errors == []
-    ids = {f["id"] for f in o.data()["figures"]}
-    assert {"rl-gold", "rl-proxy", "rl-steps", "rl-habits", "dpo-gold", "dpo-proxy", "dpo-steps"} <= ids
+    ids = [f["id"] for f in o.data()["figures"]]
+    assert {"rl-gold", "rl-proxy", "rl-steps", "rl-habits", "dpo-gold", "dpo-proxy", "dpo-steps"} <= set(ids)
+    assert_every_chart_drawn(o, ids)
     assert o.page.locator("#rl .absent").count() == 0 and o.page.locator("#audit table").count() == 1
     # click the third point of the first RL run: its checkpoint's samples open
     where = o.page.evaluate("""() => {
