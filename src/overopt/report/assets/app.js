@@ -84,7 +84,15 @@
   function fillSelect() {
     var keys = Object.keys(DATA.samples);
     select.appendChild(el("option", "", keys.length ? "\u2014 pick a point \u2014" : "no stored samples")).value = "";
-    keys.forEach(function (k) { var o = el("option", "", DATA.samples[k].title); o.value = k; select.appendChild(o); });
+    var groups = {};  // one <optgroup> per curve
+    keys.forEach(function (k) {
+      var g = DATA.samples[k], label = g.family.toUpperCase() + " \u00b7 " + g.curve;
+      if (!groups[label]) { groups[label] = document.createElement("optgroup"); groups[label].label = label;
+                            select.appendChild(groups[label]); }
+      var o = el("option", "", g.title + " (KL " + num(g.kl) + ")");
+      o.value = k;
+      groups[label].appendChild(o);
+    });
     select.addEventListener("change", function () { if (select.value) { showGroup(select.value); } });
   }
 
