@@ -30,6 +30,21 @@ SECTIONS = (
     ("run", "Config, seed, versions, timings"),
 )
 
+INTROS = {
+    "bon": ("Best-of-n: sample N completions per held-out prompt from the reference policy and keep the one a "
+            "selector scores highest, for every n \u2264 N (exact, unbiased estimator of Nakano et al. 2021). KL is "
+            "per sequence, in nats; gold and proxy are relative to the reference (n = 1)."),
+    "rl": ("RL against a proxy (TRL's GRPO/RLOO) at several KL-penalty coefficients and with ensemble rewards; every "
+           "checkpoint is evaluated from outside the trainer on fresh held-out samples: exact KL(\u03c0 \u2016 "
+           "\u03c0_ref) (k1 with its SE), proxy and gold."),
+    "dpo": ("Direct alignment (TRL's DPO trainer) on preference pairs sampled from the reference and labelled by the "
+            "proxy, for several \u03b2; evaluated like the RL runs."),
+    "proxies": ("The reward models optimized against: size, preference data, and held-out pairwise accuracy against "
+                "the labelers who trained them and against gold (what users want)."),
+    "audit": ("Which hack directions each audited reward model pays for: mean paired score change from one "
+              "perturbation of base responses, in the RM's own score SDs (overopt audit-rm)."),
+}
+
 
 def _absent_notes(run: RunData) -> dict[str, str]:
     s = run.summary
@@ -76,7 +91,7 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
         "verdict": {"headline": verdict.headline, "note": verdict.note, "findings": verdict.findings,
                     "unreliable": verdict.unreliable, "curve": verdict.curve},
         "sections": [{"id": sid, "title": title} for sid, title in SECTIONS],
-        "notes": _absent_notes(run),
+        "notes": _absent_notes(run), "intros": INTROS,
         "figures": figs,
         "samples": groups,
         "tables": {"proxies": _table(*tables.proxies(s)), "timings": _table(*tables.timings(s)),

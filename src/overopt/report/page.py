@@ -84,6 +84,8 @@ def _section_body(view: dict[str, Any], sid: str) -> str:
     parts = [_figure_html(f) for f in view["figures"] if f["section"] == sid]
     if sid in view["notes"]:
         parts.insert(0, f'<p class="absent">{esc(view["notes"][sid])}</p>')
+    elif sid in view.get("intros", {}):
+        parts.insert(0, f'<p class="intro">{esc(view["intros"][sid])}</p>')
     t = view["tables"]
     if sid == "proxies" and t["proxies"]["rows"]:
         parts.append(table(t["proxies"]))
