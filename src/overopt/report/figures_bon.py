@@ -75,6 +75,15 @@ def kl_estimators(c: dict[str, Any]) -> dict[str, Any]:
     return figure("bon-kl", "bon", lay["title"]["text"], cap, data, lay)
 
 
+def _ci_arm(fit: dict[str, Any], peak: float | None, side: int) -> float | None:
+    """Length of the lower (side 0) or upper (1) arm of the fitted peak's KL interval; None when unknown."""
+    ci = fit.get("peak_kl_ci")
+    end = finite(ci[side]) if ci else None
+    if peak is None or end is None:
+        return None
+    return peak - end if side == 0 else end - peak
+
+
 def scaling(summary: dict[str, Any]) -> dict[str, Any] | None:
     """Peak KL and peak gold against the data budget, one line per proxy size (fit peak when ok)."""
     grid = grid_curves(summary)
@@ -89,10 +98,8 @@ def scaling(summary: dict[str, Any]) -> dict[str, Any] | None:
         obs_i = [max(range(len(c["gold"])), key=lambda k: finite(c["gold"][k]) or -1e9) for _, c in rows]
         obs_kl = [c["kl"][j] for (_, c), j in zip(rows, obs_i, strict=False)]
         fit_kl = [finite(c["fit"].get("peak_kl")) if c["fit"].get("status") == "ok" else None for _, c in rows]
-        lo = [(k - finite(c["fit"]["peak_kl_ci"][0])) if k is not None and c["fit"].get("peak_kl_ci")
-              and finite(c["fit"]["peak_kl_ci"][0]) is not None else None for k, (_, c) in zip(fit_kl, rows, strict=False)]
-        hi = [(finite(c["fit"]["peak_kl_ci"][1]) - k) if k is not None and c["fit"].get("peak_kl_ci")
-              and finite(c["fit"]["peak_kl_ci"][1]) is not None else None for k, (_, c) in zip(fit_kl, rows, strict=False)]
+        lo = [_ci_arm(c["fit"], k, 0) for k, (_, c) in zip(fit_kl, rows, strict=True)]
+        hi = [_ci_arm(c["fit"], k, 1) for k, (_, c) in zip(fit_kl, rows, strict=True)]
         t = series(x, fit_kl, f"size {size}: fitted peak KL", color(i), "kl", group=size)
         t["error_y"] = {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "visible": True}
         t["x"] = x

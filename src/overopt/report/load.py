@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from overopt.errors import InputError
-
-STORE_FILE = "store.sqlite"  # the name overopt.study.store uses
+from overopt.study.store import STORE_FILE
 
 
 @dataclass

@@ -53,8 +53,9 @@ def replay_run(curve: dict[str, Any]) -> dict[str, Any] | None:
     if "alarm" in first:
         i = steps.index(first["alarm"])
         best = max((g for g in gold[: i + 1] if g is not None), default=None)
+        now = gold[i]
         out["alarm_kl"] = col("kl", i)
-        out["gold_drop_at_alarm"] = None if best is None or gold[i] is None else best - gold[i]
+        out["gold_drop_at_alarm"] = None if best is None or now is None else best - now
     return out
 
 

@@ -98,9 +98,10 @@ def figure_svg(fig: dict[str, Any]) -> str:
     out.append('<g clip-path="url(#plot-area)">')
     for t in traces:
         pts = _pts(t)
-        ya = axes.get(t.get("yaxis", "y"))
-        if not pts or ya is None:
+        y_axis = axes.get(t.get("yaxis", "y"))
+        if not pts or y_axis is None:
             continue
+        ya = y_axis
         col = t.get("line", {}).get("color", "#333")
         dash = DASH.get(t.get("line", {}).get("dash", ""), "")
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
