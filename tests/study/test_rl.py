@@ -128,18 +128,25 @@ def test_wco_ensemble_ends_above_single_member(lab_world, run_kl0, run_wco):
     assert ev.kl_k3 > 0
 
 
-def test_biased_habits_along_rl(run_kl0):
-    """Labeler biases: length (+0.6 per 10 words), confident openers (+0.8), agreement (+0.8).
+def test_biased_habits_along_rl(lab_world, run_kl0):
+    """Labeler biases: length (+0.6 per 10 words), confident openers (+0.8), agreement (+0.8), refusal.
 
-    Length grows clearly. Confident openers and agreement are reported, not asserted: in this world
-    agreeing on a false premise costs 2.0 gold, more than the labelers' +0.8 bias, so the proxy
-    learns to *penalize* agreement and RL lowers it (measured 0.38 -> 0.15 at seed 0)."""
-    words = _col(run_kl0, "lab/n_words")
-    assert words[-1] - words[0] > 2.0, words.round(2)
-    assert np.corrcoef(words, np.arange(len(words)))[0, 1] > 0.8
-    for habit in ("opener_confident", "agreement_false", "rare"):
-        v = _col(run_kl0, f"lab/{habit}")
-        print(habit, v.round(3))
+    RL follows the *proxy*, so a habit grows only where the proxy learned the bias. Measured on this
+    world (``overopt audit-rm`` on the s-250 proxy, effects in proxy SDs): confident opener +0.36,
+    apology +0.55, agreement -0.39 (gold's -2.0 for agreeing with a false premise outweighs the
+    labelers' +0.8, so the proxy *penalizes* it), relevant filler (length) -0.79. Along the
+    KL-0 run (seed 0) length and confident openers did not grow significantly at 160 samples per
+    point (the issue's claim did not emerge here; printed below), and agreement fell. Asserted: the
+    habit the proxy penalizes does not grow (end rate <= start rate + 2 SE of the difference)."""
+    from overopt.lab.gold import spec_for
+
+    n_false = 4 * sum(spec_for(p).kind == "false" for p in lab_world.held[:40])  # samples on false premises
+    for habit in ("n_words", "opener_confident", "apology", "agreement_false", "rare"):
+        print(habit, _col(run_kl0, f"lab/{habit}").round(3))
+    agree = _col(run_kl0, "lab/agreement_false")
+    p0, p1 = agree[0], agree[-1]
+    se = np.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / n_false) + 1e-9
+    assert p1 <= p0 + 2 * se, (p0, p1, se)
 
 
 # ---- acceptance: KL accounting ----------------------------------------------------------------

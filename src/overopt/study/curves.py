@@ -62,10 +62,24 @@ def run_record(name: str, res: Any, extra: dict[str, Any], seed: int) -> dict[st
     (kept apart so that everything else is identical between two runs with the same seed)."""
     curve = curve_from_evaluations(name, res.evaluations, seed=seed)
     log = [{k: v for k, v in h.items() if k != "step_time"} for h in res.trainer_log]
-    return {**curve, **extra, "config": res.config, "trainer_kl": res.trainer_kl, "trainer_log": log,
+    return finite_or_none({**curve, **extra, "config": res.config, "trainer_kl": res.trainer_kl, "trainer_log": log,
             "kl_coef_history": res.kl_coef_history,
             "timing": {"train_seconds": res.train_seconds, "eval_seconds": res.eval_seconds,
-                       "train_seconds_per_step": res.train_seconds / max(res.steps, 1)}}
+                       "train_seconds_per_step": res.train_seconds / max(res.steps, 1)}})
+
+
+def finite_or_none(obj: Any) -> Any:
+    """NaN / inf -> None all the way down (numpy scalars and arrays to Python), so records are strict JSON:
+    a missing value (no gold, a failed fit's alpha, an unbounded peak interval) reads as null."""
+    if isinstance(obj, dict):
+        return {k: finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [finite_or_none(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 def split_timing(record: dict[str, Any], key: str, timings: dict[str, float]) -> dict[str, Any]:

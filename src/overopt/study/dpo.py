@@ -84,6 +84,10 @@ def run_dpo(cfg: DPORunConfig, *, policy_path: str | Path, pairs: list[dict[str,
 
     if not pairs:
         raise InputError("DPO needs at least one preference pair")
+    from datasets.utils import logging as ds_logging
+
+    bars_were_on = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()  # TRL's per-map bars; our evaluation records are the progress
     if threads is not None:
         torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
@@ -107,7 +111,11 @@ def run_dpo(cfg: DPORunConfig, *, policy_path: str | Path, pairs: list[dict[str,
         for cb in (PrinterCallback, ProgressCallback):
             trainer.remove_callback(cb)
         start = time.perf_counter()
-        trainer.train()
+        try:
+            trainer.train()
+        finally:
+            if bars_were_on:
+                ds_logging.enable_progress_bar()
         total = time.perf_counter() - start
     keys = ("step", "loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
     log = [{k: float(v) for k, v in h.items() if k in keys} for h in trainer.state.log_history if "loss" in h]
