@@ -37,6 +37,8 @@ def test_spans_index_the_text_in_utf16_units():
 
 
 def test_report_of_a_real_lab_run(lab_run):
+    # 'overopt lab' (LabStudy.run) wrote this report itself at the end of the run
+    assert 'id="overopt-data"' in (lab_run / "report.html").read_text()
     view = build_report(lab_run)
     summary = json.loads((lab_run / "summary.json").read_text())
     assert view["verdict"]["headline"].startswith(("Best-of-n against proxy", "No over-optimization"))
