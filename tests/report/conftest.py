@@ -95,6 +95,9 @@ def rl_run(lab_run, tmp_path_factory) -> Path:
         warnings.simplefilter("ignore")
         rl = [{**curve_from_evaluations(f"s-40-kl{c:g}", _evaluations(c, samples, i)), "kl_coef": c,
                "ensemble": None, "algo": "grpo"} for i, c in enumerate((0.0, 0.05, 0.2))]
+        # the trainer's own log (TRL's per-token k3 and mean completion length) for the KL check
+        rl[1]["trainer_log"] = [{"step": st, "kl": k / 12.0, "completions/mean_length": 12.0}
+                                for st, k in zip(rl[1]["step"], rl[1]["kl"], strict=True)]
         rl.append({**curve_from_evaluations("ensemble-wco-kl0.05", _evaluations(0.05, samples, 9)), "kl_coef": 0.05,
                    "ensemble": "wco", "algo": "grpo"})
         dpo = [{**curve_from_evaluations(f"sigmoid-beta{b:g}", _evaluations(b, samples, 20 + i)), "beta": b}

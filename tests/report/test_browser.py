@@ -167,7 +167,8 @@ def test_rl_dpo_and_audit_sections(browser, rl_report):
     o = Opened(browser, rl_report)
     assert o.errors == []
     ids = [f["id"] for f in o.data()["figures"]]
-    assert {"rl-gold", "rl-proxy", "rl-steps", "rl-habits", "dpo-gold", "dpo-proxy", "dpo-steps"} <= set(ids)
+    assert {"rl-gold", "rl-proxy", "rl-steps", "rl-kl-check", "rl-habits", "dpo-gold", "dpo-proxy",
+            "dpo-steps"} <= set(ids)
     assert_every_chart_drawn(o, ids)
     assert o.page.locator("#rl .absent").count() == 0 and o.page.locator("#audit table").count() == 1
     # click the third point of the first RL run: its checkpoint's samples open

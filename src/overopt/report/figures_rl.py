@@ -61,6 +61,36 @@ def vs_step(family: str, runs: list[dict[str, Any]], customs: dict[str, list[str
     return figure(f"{family}-steps", family, lay["title"]["text"], cap, data, lay)
 
 
+def kl_check(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The trainer's own logged KL (per token x mean completion length = per sequence) against the exact
+    k1 KL on fresh held-out samples, per run at equal steps: do the two agree within the estimators' noise?"""
+    data = []
+    for i, c in enumerate(runs):
+        log = [h for h in c.get("trainer_log") or [] if finite(h.get("kl")) is not None and h.get("step") is not None]
+        if not log:
+            continue
+        per_seq = [h["kl"] * (finite(h.get("completions/mean_length")) or float("nan")) for h in log]
+        lbl = _label("rl", c)
+        t = series([h["step"] for h in log], per_seq, f"{lbl}: trainer's KL \u00d7 length", color(i), "kl",
+                   dash="dot", mode="lines", group=lbl, width=1.2)
+        t["x"] = [h["step"] for h in log]
+        data.append(t)
+        e = series(c["step"], c["kl"], f"{lbl}: exact k1 on fresh samples", color(i), "kl", mode="markers",
+                   err=c.get("kl_se"), group=lbl)
+        e["x"] = c["step"]
+        data.append(e)
+    if not data:
+        return None
+    est = next((c.get("trainer_kl") or {} for c in runs if c.get("trainer_kl")), {})
+    lay = layout("RL: the trainer's own KL vs exact KL", "KL (nats per sequence)", xtitle="optimizer step",
+                 switch=False)
+    cap = (f"Dotted: what the trainer logged ({est.get('logged', 'its KL metric')}), times the mean completion "
+           f"length in tokens, on its training batch; markers: exact KL(\u03c0 \u2016 \u03c0_ref) on fresh held-out "
+           "samples (k1 \u00b1 SE). The trainer's estimate is noisier and on other prompts; large gaps mean its log "
+           "should not be read as the policy's KL.")
+    return figure("rl-kl-check", "rl", lay["title"]["text"], cap, data, lay)
+
+
 def _is_length(key: str) -> bool:
     short = key.split("/", 1)[-1]
     return short in ("n_words", "len") or short.startswith("len_")
@@ -93,6 +123,10 @@ def run_figures(family: str, summary: dict[str, Any], groups: dict[str, dict[str
         groups.update(g)
     figs = [vs_kl(family, runs, customs, "gold"), vs_kl(family, runs, customs, "proxy"),
             vs_step(family, runs, customs)]
+    if family == "rl":
+        kc = kl_check(runs)
+        if kc:
+            figs.append(kc)
     pick = next((c for c in runs if c["name"] == headline), None) or max(runs, key=lambda c: finite(c["kl"][-1]) or 0)
     hb = run_habits(family, pick, customs[pick["name"]])
     if hb:
