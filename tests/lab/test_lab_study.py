@@ -26,9 +26,12 @@ BIASED_HABITS = ("n_words", "opener_confident", "agreement_false", "refusal_beni
 
 @pytest.fixture(scope="session")
 def quick(tmp_path_factory):
+    """The main job as users run it: `overopt lab --preset quick` (in this process)."""
+    from overopt.cli import main
+
     out = tmp_path_factory.mktemp("lab-quick")
-    summary = LabStudy(preset_config("quick", seed=0), out).run()
-    return summary, out
+    assert main(["lab", "--preset", "quick", "--seed", "0", "--out", str(out)]) == 0
+    return json.loads((out / "summary.json").read_text()), out
 
 
 def _curve(summary, name):

@@ -99,6 +99,9 @@ def lab_command(
     study.progress = report
     with bar:
         summary = study.run()
+    from overopt.report import write_report  # after summary.json is safe on disk: a failure here loses nothing
+
+    write_report(out, out / "report.html")
     wall = time.perf_counter() - start
     if json_out:
         print_json({

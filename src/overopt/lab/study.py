@@ -222,7 +222,7 @@ class LabStudy:
 
     # ---- the whole study ----------------------------------------------------------------------
     def run(self, extra_stages: dict[str, ExtraStage] | None = None) -> dict[str, Any]:
-        """All stages, then summary.json and report.html.
+        """All stages, then summary.json (the CLI renders report.html from it: the report layer sits below).
 
         ``extra_stages`` maps a summary key ("rl", "dpo") to ``fn(study, proxies) -> list[dict]``: the hook
         through which the study layer (RL / DPO with TRL) adds its resumable stages without the lab
@@ -242,9 +242,6 @@ class LabStudy:
         summary = self.summary(ref, proxies, curves, data, extra)
         summary["timings"]["total_this_run"] = time.perf_counter() - start
         atomic_write(self.out / "summary.json", json.dumps(summary, indent=1, allow_nan=False, default=float))
-        from overopt.report import write_report  # lazy: the report layer is built from this run's files
-
-        write_report(self.out, self.out / "report.html")
         self.store.close()
         return summary
 
