@@ -59,14 +59,15 @@ def lab_world() -> LabWorld:
                     reference, scales)
 
 
-def _run(w: LabWorld, tmp: Path, name: str, **cfg: Any) -> Any:
+def _run(w: LabWorld, tmp: Path, name: str, eval_prompts: int = 40, eval_n: int = 4, **cfg: Any) -> Any:
     from overopt.study.lab_rl import lab_habits
     from overopt.study.rl import RLRunConfig, run_rl
 
     members = w.proxies if cfg.get("ensemble") else w.proxies[:1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = run_rl(RLRunConfig(steps=STEPS, eval_every=6, eval_prompts=40, **cfg), policy_path=w.ref_dir,
+        res = run_rl(RLRunConfig(steps=STEPS, eval_every=6, eval_prompts=eval_prompts, eval_samples_per_prompt=eval_n,
+                                 **cfg), policy_path=w.ref_dir,
                      train_prompts=w.train, rewards=members, reference=w.reference, eval_prompts=w.held,
                      gold=w.gold, habits=lab_habits, eval_proxy=w.proxies[0], detectors=False,
                      save_to=tmp / name, threads=THREADS, member_scales=w.scales if cfg.get("ensemble") else None)
@@ -76,7 +77,9 @@ def _run(w: LabWorld, tmp: Path, name: str, **cfg: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def run_kl0(lab_world, tmp_path_factory):
-    return _run(lab_world, tmp_path_factory.mktemp("rl"), "kl0", kl_coef=0.0)
+    # every held-out prompt x 8 samples per point: the law fit needs gold SEs well below the curve's range
+    return _run(lab_world, tmp_path_factory.mktemp("rl"), "kl0", eval_prompts=len(lab_world.held), eval_n=8,
+                kl_coef=0.0)
 
 
 @pytest.fixture(scope="session")

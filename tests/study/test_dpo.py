@@ -15,10 +15,10 @@ def test_pairs_follow_labels_and_proxy(lab_world):
     rows = pairs_from_labels(["p", "q"], ["a1", "a2"], ["b1", "b2"], np.array([1, 0]))
     assert rows == [{"prompt": "p", "chosen": "a1", "rejected": "b1"}, {"prompt": "q", "chosen": "b2", "rejected": "a2"}]
     pairs = proxy_pairs(lab_world.reference, lab_world.train[:20], lab_world.proxies[0], pairs_per_prompt=2, seed=0)
-    assert 30 <= len(pairs) <= 40  # ties are dropped
+    assert 25 <= len(pairs) <= 40  # identical responses and ties are dropped
     c = lab_world.proxies[0].score([p["prompt"] for p in pairs], [p["chosen"] for p in pairs])
     r = lab_world.proxies[0].score([p["prompt"] for p in pairs], [p["rejected"] for p in pairs])
-    assert (c > r).all()
+    assert (c > r - 1e-6).all() and all(p["chosen"] != p["rejected"] for p in pairs)
 
 
 def test_completion_keeps_eos_a_separate_word(lab_world):

@@ -135,12 +135,12 @@ def test_biased_habits_along_rl(lab_world, run_kl0):
     world (``overopt audit-rm`` on the s-250 proxy, effects in proxy SDs): confident opener +0.36,
     apology +0.55, agreement -0.39 (gold's -2.0 for agreeing with a false premise outweighs the
     labelers' +0.8, so the proxy *penalizes* it), relevant filler (length) -0.79. Along the
-    KL-0 run (seed 0) length and confident openers did not grow significantly at 160 samples per
+    KL-0 run (seed 0) length and confident openers did not grow significantly at 752 samples per
     point (the issue's claim did not emerge here; printed below), and agreement fell. Asserted: the
     habit the proxy penalizes does not grow (end rate <= start rate + 2 SE of the difference)."""
     from overopt.lab.gold import spec_for
 
-    n_false = 4 * sum(spec_for(p).kind == "false" for p in lab_world.held[:40])  # samples on false premises
+    n_false = 8 * sum(spec_for(p).kind == "false" for p in lab_world.held)  # kl0 evaluates all x 8 samples
     for habit in ("n_words", "opener_confident", "apology", "agreement_false", "rare"):
         print(habit, _col(run_kl0, f"lab/{habit}").round(3))
     agree = _col(run_kl0, "lab/agreement_false")

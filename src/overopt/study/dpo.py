@@ -49,12 +49,14 @@ def pairs_from_labels(prompts: list[str], a: list[str], b: list[str], label_a: n
 
 def proxy_pairs(reference: Policy, prompts: list[str], rm: RewardModel, *, pairs_per_prompt: int = 1,
                 max_new_tokens: int = 32, seed: int = 0) -> list[dict[str, str]]:
-    """Sample 2 responses per pair from the reference, chosen = higher ``rm`` score (ties dropped)."""
+    """Sample 2 responses per pair from the reference, chosen = higher ``rm`` score (identical responses
+    and score ties within 1e-6 dropped)."""
     s = reference.sample(list(prompts), 2 * pairs_per_prompt, max_new_tokens=max_new_tokens, seed=seed)
     texts = s.prompt_texts()
     scores = np.asarray(rm.score(texts, s.responses), dtype=float)
     a, b = np.arange(0, len(texts), 2), np.arange(1, len(texts), 2)  # grouped by prompt, even count
-    keep = scores[a] != scores[b]
+    same = np.array([s.responses[i] == s.responses[j] for i, j in zip(a, b, strict=True)], dtype=bool)
+    keep = ~same & ~np.isclose(scores[a], scores[b], rtol=0.0, atol=1e-6)  # ties carry no preference
     a, b = a[keep], b[keep]
     return pairs_from_labels([texts[i] for i in a], [s.responses[i] for i in a], [s.responses[i] for i in b],
                              (scores[a] > scores[b]).astype(np.int8))

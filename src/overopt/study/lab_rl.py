@@ -45,6 +45,25 @@ class RLStageConfig(BaseModel):
     dpo: DPORunConfig = DPORunConfig(steps=60, eval_every=6, eval_prompts=40)
 
 
+def rl_stage_config(preset: str) -> RLStageConfig:
+    """The RL / DPO sweep of a lab preset (used when the lab config carries no ``rl`` field).
+
+    quick: KL coefficients 0 and 1, a WCO ensemble at 0, one DPO beta, 40 steps.
+    default: coefficients 0, 0.05, 0.2, 1 and a WCO ensemble at 0.05, DPO betas 0.1 and 0.01, 60 steps.
+    full: coefficients up to 3, mean / WCO / UWO ensembles, four DPO betas, 150 steps, every held-out prompt.
+    """
+    if preset == "quick":
+        return RLStageConfig(kl_coefs=(0.0, 1.0), ensemble_coef=0.0,
+                             run=RLRunConfig(steps=40, eval_every=8, eval_prompts=24), dpo_betas=(0.05,),
+                             dpo=DPORunConfig(steps=40, eval_every=8, eval_prompts=24))
+    if preset == "full":
+        return RLStageConfig(kl_coefs=(0.0, 0.05, 0.2, 1.0, 3.0), ensemble_methods=("mean", "wco", "uwo"),
+                             run=RLRunConfig(steps=150, eval_every=10, eval_prompts=200),
+                             dpo_betas=(0.3, 0.1, 0.03, 0.01),
+                             dpo=DPORunConfig(steps=150, eval_every=10, eval_prompts=200))
+    return RLStageConfig()
+
+
 def lab_habits(prompts: list[str], responses: list[str]) -> dict[str, float]:
     """Habit rates of responses to lab prompts (``lab/<habit>``: share of responses showing it), from
     the gold's own parse. Refusal counts only on benign prompts, agreement only on false premises."""
@@ -92,7 +111,7 @@ def run_rl_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig |
     from overopt.models.lab_rm import LabRewardModel
     from overopt.study.rl import run_rl
 
-    cfg = cfg or getattr(study.cfg, "rl", None) or RLStageConfig()
+    cfg = cfg or getattr(study.cfg, "rl", None) or rl_stage_config(study.cfg.preset)
     if not cfg.enabled:
         return []
     ref_dir, train, held = _lab_inputs(study)
@@ -132,7 +151,7 @@ def run_dpo_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig 
     from overopt.models.lab_rm import LabRewardModel
     from overopt.study.dpo import pairs_from_labels, proxy_pairs, run_dpo
 
-    cfg = cfg or getattr(study.cfg, "rl", None) or RLStageConfig()
+    cfg = cfg or getattr(study.cfg, "rl", None) or rl_stage_config(study.cfg.preset)
     if not cfg.enabled or not cfg.dpo_betas:
         return []
     ref_dir, train, held = _lab_inputs(study)

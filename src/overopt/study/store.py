@@ -26,6 +26,9 @@ from typing import Any
 from overopt.errors import ConfigError
 
 STORE_FILE = "store.sqlite"
+# When set, every point start ("start KEY") and commit ("commit KEY") is appended to this file:
+# fault-injection tests count from it that no finished point is ever computed twice.
+LOG_ENV = "OVEROPT_STORE_LOG"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS points (
@@ -43,6 +46,25 @@ def config_hash(config: dict[str, Any]) -> str:
     """Stable short hash of a JSON-serialisable config (key order does not matter)."""
     blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def safe_join(out_dir: str | Path, relpath: str | Path) -> Path:
+    """``out_dir / relpath``, refusing (ConfigError) any path that would land outside ``out_dir``.
+
+    Paths inside run records and configs are data: an absolute path, a ``..`` or a symlink that
+    escapes the output directory would let a crafted ``summary.json`` or config read or overwrite
+    files elsewhere. Symlinks are resolved before the check, so a link inside ``out_dir`` that
+    points out of it is refused too.
+    """
+    rel = Path(relpath)
+    text = str(relpath)
+    if not text or "\x00" in text or rel.is_absolute() or rel.drive or rel.anchor:
+        raise ConfigError(f"path {text!r} must be relative to the output directory {out_dir}")
+    base = Path(out_dir).resolve()
+    target = (base / rel).resolve()
+    if target != base and base not in target.parents:
+        raise ConfigError(f"path {text!r} leaves the output directory {out_dir}; refusing to use it")
+    return Path(out_dir) / rel
 
 
 def _safe_name(key: str) -> str:
@@ -122,6 +144,15 @@ class RunStore:
                 "INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?, ?, ?)",
                 (key, blob, seed, self.config_hash, seconds, time.time()),
             )
+        self.log_event("commit", key)
+
+    @staticmethod
+    def log_event(event: str, key: str) -> None:
+        """Append ``EVENT KEY`` to ``$OVEROPT_STORE_LOG`` when it is set (a no-op otherwise)."""
+        path = os.environ.get(LOG_ENV)
+        if path:
+            with open(path, "a") as fh:
+                fh.write(f"{event} {key}\n")
 
     def keys(self, prefix: str = "") -> list[str]:
         rows = self._db.execute(
@@ -150,6 +181,7 @@ class RunStore:
         rec = self.get(key)
         if rec is not None:
             return rec, False
+        self.log_event("start", key)
         start = time.perf_counter()
         rec = fn()
         self.put(key, rec, seed=seed, seconds=time.perf_counter() - start)
@@ -158,7 +190,7 @@ class RunStore:
     # ---- artifacts ----------------------------------------------------------------------------
     def artifact_dir(self, key: str) -> Path:
         """A directory for a point's files (models, arrays). Write files with ``atomic_write``."""
-        path = self.out_dir / "artifacts" / _safe_name(key)
+        path = safe_join(self.out_dir, Path("artifacts") / _safe_name(key))
         path.mkdir(parents=True, exist_ok=True)
         return path
 
