@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from overopt.errors import InputError, require
+from overopt.io.weights import require_safetensors
 from overopt.models.base import Samples
 
 
@@ -37,9 +38,8 @@ class HFPolicy:
         require("transformers", "lab")
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if not Path(path).exists():
-            raise InputError(f"no model at {path}; pass a directory written by save_pretrained")
-        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=trust_remote_code)
+        require_safetensors(path)  # pickle weights can run code: refused before transformers sees them
+        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=trust_remote_code, use_safetensors=True)
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         return cls(model, tok, **kw)
 
@@ -163,7 +163,9 @@ class HFRewardModel:
         require("transformers", "lab")
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=trust_remote_code)
+        require_safetensors(path)
+        model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=trust_remote_code,
+                                                                   use_safetensors=True)
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         return cls(model, tok, **kw)
 

@@ -138,17 +138,29 @@ class LabRewardModel:
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> LabRewardModel:
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         path = Path(path)
         if not is_lab_rm(path):
             raise InputError(f"{path} is not a saved lab RM (no config.json with {CONFIG_KEY!r})")
-        raw = json.loads((path / "config.json").read_text())
-        raw.pop(CONFIG_KEY)
-        cfg = LabRMConfig(**raw)
-        net = build_net(cfg)
-        net.load_state_dict(load_file(str(path / "model.safetensors")))
-        return cls(net, json.loads((path / "vocab.json").read_text()), cfg)
+        try:  # a saved RM is data from anywhere: every field checked, weights from safetensors only
+            raw = json.loads((path / "config.json").read_text())
+            raw.pop(CONFIG_KEY)
+            cfg = LabRMConfig(**raw)
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in asdict(cfg).values()):
+                raise TypeError("config values must be non-negative integers")
+            vocab = json.loads((path / "vocab.json").read_text())
+            if not (isinstance(vocab, list) and len(vocab) == cfg.vocab_size and all(isinstance(t, str) for t in vocab)):
+                raise TypeError(f"vocab.json must be a list of {cfg.vocab_size} strings")
+            net = build_net(cfg)
+            net.load_state_dict(load_file(str(path / "model.safetensors")))
+        except FileNotFoundError as exc:
+            missing = Path(exc.filename).name if exc.filename else "a file"
+            raise InputError(f"{path} is not a complete lab RM: missing {missing}") from None
+        except (TypeError, ValueError, RuntimeError, OSError, SafetensorError) as exc:
+            raise InputError(f"{path} is not a valid lab RM: {' '.join(str(exc).split())[:200]}") from None
+        return cls(net, vocab, cfg)
 
 
 def is_lab_rm(path: str | Path) -> bool:

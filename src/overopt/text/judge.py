@@ -87,9 +87,11 @@ class HFClassifierJudge:
         require("transformers", "lab")
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        if not path.exists():
-            raise InputError(f"no classifier at {path}; pass a directory written by save_pretrained")
-        model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+        from overopt.io.weights import require_safetensors
+
+        require_safetensors(path)  # safetensors only: pickle weights can run code; no remote code either
+        model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True,
+                                                                   trust_remote_code=False).eval()
         tok = AutoTokenizer.from_pretrained(path)
         return model, tok, _map_labels(dict(model.config.id2label), labels, label_map)
 
