@@ -31,7 +31,9 @@ class LabRun:
 
     @property
     def reference_path(self) -> Path:
-        return self.out / self.summary["reference"]["path"]
+        from overopt.study.store import safe_join
+
+        return safe_join(self.out, self.summary["reference"]["path"])
 
     def policy(self) -> Any:
         from overopt.models.hf import HFPolicy
@@ -53,7 +55,9 @@ class LabRun:
 
         if name not in self._proxies:
             raise InputError(f"no proxy {name!r} in {self.out}; have {', '.join(self._proxies)}")
-        return LabRewardModel.from_pretrained(self.out / self._proxies[name]["path"])
+        from overopt.study.store import safe_join
+
+        return LabRewardModel.from_pretrained(safe_join(self.out, self._proxies[name]["path"]))
 
     def ensemble(self, names: list[str], *, method: str = "mean", uwo_lambda: float = 0.5) -> Any:
         """Members z-scored with the reference statistics recorded at training time."""

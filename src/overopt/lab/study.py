@@ -22,7 +22,7 @@ import numpy as np
 from overopt._version import SCHEMA_VERSION
 from overopt.lab import world
 from overopt.lab.presets import LabConfig
-from overopt.study.store import RunStore, atomic_write
+from overopt.study.store import RunStore, atomic_write, safe_join
 
 Progress = Callable[[str, str], None]  # (stage, event) with event in {"start", "done", "resumed"}
 ExtraStage = Callable[["LabStudy", list[dict[str, Any]]], list[dict[str, Any]]]
@@ -68,7 +68,7 @@ class LabStudy:
         if self._policy is None:
             from overopt.models.hf import HFPolicy
 
-            self._policy = HFPolicy.from_pretrained(self.out / self.store.get("reference")["path"])
+            self._policy = HFPolicy.from_pretrained(safe_join(self.out, self.store.get("reference")["path"]))
         return self._policy
 
     # ---- stages -------------------------------------------------------------------------------
@@ -100,7 +100,7 @@ class LabStudy:
             return {"path": self._rel(path), "n_pairs": len(d), "label_a_rate": float(d.label.mean())}
 
         rec = self._stage(f"pairs/{split}", build, f"label {split} pairs")
-        raw = json.loads((self.out / rec["path"]).read_text())
+        raw = json.loads(safe_join(self.out, rec["path"]).read_text())
         return PairData(raw["prompts"], raw["a"], raw["b"], np.asarray(raw["label"], dtype=np.int8),
                         np.asarray(raw["gold_a"]), np.asarray(raw["gold_b"]))
 
@@ -177,7 +177,7 @@ class LabStudy:
             return {"path": self._rel(path), "n_samples": len(s)}
 
         rec = self._stage("bon/samples", build, f"sample {self.cfg.bon.n_samples} per prompt")
-        data = json.loads((self.out / rec["path"]).read_text())
+        data = json.loads(safe_join(self.out, rec["path"]).read_text())
         for key in ("prompt_index", "logprob", "gold", "rates"):
             data[key] = np.asarray(data[key])
         return data
@@ -189,7 +189,7 @@ class LabStudy:
 
         def build() -> dict[str, Any]:
             texts = [data["prompts"][i] for i in data["prompt_index"]]
-            scores = {p["name"]: LabRewardModel.from_pretrained(self.out / p["path"]).score(texts, data["responses"])
+            scores = {p["name"]: LabRewardModel.from_pretrained(safe_join(self.out, p["path"])).score(texts, data["responses"])
                       for p in proxies}
             n_max = self.cfg.bon.n_samples
             ns = np.unique(np.r_[2 ** np.arange(int(np.log2(n_max)) + 1), n_max])
