@@ -63,7 +63,7 @@ def _table(summary: dict[str, Any]) -> Any:
 
 @app.command("lab")
 def lab_command(
-    preset: Annotated[str, typer.Option(help="quick | default | full")] = "default",
+    preset: Annotated[str, typer.Option(help="tiny | quick | default | full")] = "default",
     out: Annotated[Path, typer.Option(help="output directory (rerun to resume)")] = Path("overopt-lab"),
     seed: Annotated[int, typer.Option(help="seed of every random choice in the study")] = 0,
     n_samples: Annotated[int | None, typer.Option(help="override N, samples per prompt for best-of-n")] = None,
@@ -99,7 +99,8 @@ def lab_command(
     study.progress = report
     with bar:
         summary = study.run()
-    from overopt.report import write_report  # after summary.json is safe on disk: a failure here loses nothing
+    # imported after summary.json is safe on disk: a failure here loses nothing
+    from overopt.report import write_report
 
     write_report(out, out / "report.html")
     wall = time.perf_counter() - start

@@ -11,7 +11,7 @@ from overopt.lab.labelers import LabelerConfig
 from overopt.lab.proxies import ProxySize, TrainConfig
 from overopt.lab.reference import ReferenceConfig
 
-PRESETS = ("quick", "default", "full")
+PRESETS = ("tiny", "quick", "default", "full")
 
 
 class EnsembleConfig(BaseModel):
@@ -70,12 +70,22 @@ class LabConfig(BaseModel):
         return v
 
 
-def preset_config(name: Literal["quick", "default", "full"] | str, *, seed: int = 0, **overrides: object) -> LabConfig:
+def preset_config(name: Literal["tiny", "quick", "default", "full"] | str, *, seed: int = 0, **overrides: object) -> LabConfig:
     """The named preset with ``seed`` (and optional top-level overrides); unknown names raise ConfigError."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     base: dict[str, object] = {"preset": name, "seed": seed}
-    if name == "quick":
+    if name == "tiny":  # seconds, not minutes: tests (resume, fault injection, backends) and smoke checks
+        base |= {
+            "reference": ReferenceConfig(n_layer=1, n_embd=16, n_head=1, n_corpus=400, steps=40, batch_size=32,
+                                         seed=seed),
+            "sizes": (ProxySize(name="s", dim=4, hidden=8), ProxySize(name="m", dim=8, hidden=16)),
+            "n_pairs": (40, 120), "heldout_pairs": 40, "train": TrainConfig(epochs=1, min_steps=20),
+            "ensemble": EnsembleConfig(size="s", n_members=2), "gao_control": False,
+            "bon": BonConfig(n_samples=16, prompts_per_kind=1, max_new_tokens=16, n_boot=20, n_sample_prompts=2),
+            "pair_max_new_tokens": 16,
+        }
+    elif name == "quick":
         base |= {
             "reference": ReferenceConfig(steps=300, n_corpus=8000, seed=seed),
             "n_pairs": (250, 1000, 4000), "heldout_pairs": 600,
