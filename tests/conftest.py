@@ -49,3 +49,26 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path):
+    """A directory this process cannot create files in, even as root (CI runs as root).
+
+    As a normal user a chmod 555 folder does it; root ignores permission bits, so use sysfs,
+    which refuses new files from anyone.
+    """
+    if os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        return ro
+    from pathlib import Path
+
+    for cand in (Path("/sys/kernel"), Path("/sys")):
+        try:
+            (cand / "overopt-probe").mkdir()
+        except OSError:
+            return cand
+        (cand / "overopt-probe").rmdir()
+    pytest.skip("no directory on this machine refuses writes from root")

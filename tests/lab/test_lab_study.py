@@ -231,14 +231,9 @@ def test_lab_run_reopens_models_and_reproduces_the_ensemble_curve(quick):
     assert run.policy().sample(data["prompts"][:1], 2, max_new_tokens=4).logprobs.shape == (2,)
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
-                    reason="root writes into read-only directories")
-def test_cli_read_only_out_exits_2(cli, tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
-    r = cli("lab", "--preset", "quick", "--out", ro / "run")
-    assert r.code == 2 and "cannot write" in r.err
+def test_cli_read_only_out_exits_2(cli, unwritable_dir):
+    r = cli("lab", "--preset", "quick", "--out", unwritable_dir / "run")
+    assert r.code == 2 and "cannot write" in r.err and r.err.count("\n") == 1
 
 
 @pytest.mark.parametrize("name", ["quick", "default", "full"])
