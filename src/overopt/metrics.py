@@ -8,6 +8,8 @@ from __future__ import annotations
 KL = "overopt/kl"  # per-sequence KL(pi || pi_ref), nats
 KL_SE = "overopt/kl_se"
 KL_K3 = "overopt/kl_k3"  # per-sequence k3 estimate, nats
+KL_K3_SE = "overopt/kl_k3_se"
+KL_PER_TOKEN = "overopt/kl_per_token"  # k1 total over all response tokens / number of tokens, nats per token
 SQRT_KL = "overopt/sqrt_kl"
 PROXY = "overopt/proxy"
 PROXY_SE = "overopt/proxy_se"
