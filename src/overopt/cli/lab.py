@@ -68,13 +68,18 @@ def lab_command(
     seed: Annotated[int, typer.Option(help="seed of every random choice in the study")] = 0,
     n_samples: Annotated[int | None, typer.Option(help="override N, samples per prompt for best-of-n")] = None,
     threads: Annotated[int | None, typer.Option(help="torch threads (default from the preset)")] = None,
+    backend: Annotated[str, typer.Option(help="local | ray: where proxy trainings and best-of-n scoring run")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="join this Ray cluster (e.g. auto, ray://host:10001)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Run the lab study and write summary.json and report.html."""
     from overopt.lab.presets import BonConfig, preset_config
+    from overopt.study.backend import BACKENDS
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; pass a directory")
+    if backend not in BACKENDS or (ray_address and backend != "ray"):
+        raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}; --ray-address needs --backend ray")
     overrides: dict[str, Any] = {}
     if threads is not None:
         overrides["threads"] = threads
@@ -92,13 +97,19 @@ def lab_command(
     transformers.utils.logging.set_verbosity_error()  # keep the terminal to our progress and table
     transformers.utils.logging.disable_progress_bar()
 
+    from overopt.study.backend import make_backend
+
     console = Console(stderr=True)
     start = time.perf_counter()
     study = LabStudy(cfg, out)  # validates --out (a file, unwritable) before any work
+    study.backend = make_backend(backend, address=ray_address)
     bar, report = _progress(console)
     study.progress = report
-    with bar:
-        summary = study.run()
+    try:
+        with bar:
+            summary = study.run()
+    finally:
+        study.backend.close()
     # imported after summary.json is safe on disk: a failure here loses nothing
     from overopt.report import write_report
 

@@ -22,6 +22,7 @@ import numpy as np
 from overopt._version import SCHEMA_VERSION
 from overopt.lab import world
 from overopt.lab.presets import LabConfig
+from overopt.study.backend import LocalBackend, Point, run_points
 from overopt.study.store import RunStore, atomic_write, safe_join
 
 Progress = Callable[[str, str], None]  # (stage, event) with event in {"start", "done", "resumed"}
@@ -44,8 +45,10 @@ def bon_prompts(cfg: LabConfig) -> list[world.PromptSpec]:
 class LabStudy:
     """One lab study in ``out_dir``; call ``run()``. Stages are methods, each resumable."""
 
-    def __init__(self, cfg: LabConfig, out_dir: str | Path, *, progress: Progress | None = None) -> None:
+    def __init__(self, cfg: LabConfig, out_dir: str | Path, *, progress: Progress | None = None,
+                 backend: Any = None) -> None:
         self.cfg = cfg
+        self.backend = backend or LocalBackend()  # results do not depend on it (not part of the config)
         self.store = RunStore(out_dir, config=cfg.model_dump(mode="json"))
         self.out = self.store.out_dir
         self.progress = progress or _quiet
@@ -130,33 +133,61 @@ class LabStudy:
         return specs
 
     def proxies(self, pool: Any, heldout: Any) -> list[dict[str, Any]]:
-        from overopt.lab.proxies import gao_relabel, heldout_accuracy, rare_token_gain, train_proxy
+        """One point per proxy RM (independent: a Ray task each on the ray backend)."""
+        from overopt.lab.points import train_proxy_point
 
         sizes = {s.name: s for s in self.cfg.sizes}
-        vocab = world.vocabulary()
-        out = []
-        for spec in self.proxy_specs():
-            def build(spec: dict[str, Any] = spec) -> dict[str, Any]:
-                size = sizes[spec["size"]]
-                data = pool.take(np.arange(*spec["slice"]))
-                if spec["role"] == "gao_control":  # same pairs, labels from gold alone (Gao et al. 2022)
-                    data = gao_relabel(data, seed=spec["seed"])
-                rm = train_proxy(data, vocab, size, self.cfg.train, seed=spec["seed"])
-                acc = heldout_accuracy(rm, heldout)
-                rare = rare_token_gain(rm, heldout, world.RARE)
-                # BT scores are defined up to a shift (and differ in scale between seeds): keep the
-                # reference distribution's mean / std so ensembles can compare members on one scale
-                ref_scores = rm.score(heldout.prompts * 2, heldout.a + heldout.b)
-                path = rm.save_pretrained(self.store.artifact_dir(f"proxy-{spec['name']}"))
-                return {"name": spec["name"], "role": spec["role"], "size": size.name, "dim": size.dim,
-                        "hidden": size.hidden, "n_buckets": size.n_buckets, "seed": spec["seed"],
-                        "n_params": rm.n_params, "n_pairs": len(data), "heldout_acc_labelers": acc.vs_labelers,
-                        "heldout_acc_gold": acc.vs_gold, "path": self._rel(path),
-                        "score_mean_ref": float(np.mean(ref_scores)), "score_std_ref": float(np.std(ref_scores)),
-                        "rare_token_gain_std": rare, "rare_tokens_overweighted": sorted(t for t, g in rare.items() if g > 0)}
+        specs = self.proxy_specs()
+        todo = [s for s in specs if not self.store.done(f"proxy/{s['name']}")]
+        pool_ref, held_ref = (self.backend.put(pool), self.backend.put(heldout)) if todo else (None, None)
+        points = [Point(f"proxy/{s['name']}", train_proxy_point,
+                        (s, sizes[s["size"]], self.cfg.train, pool_ref, held_ref, self.cfg.threads),
+                        num_cpus=self.cfg.threads, label=f"train proxy {s['name']}") for s in specs]
 
-            out.append(self._stage(f"proxy/{spec['name']}", build, f"train proxy {spec['name']}"))
-        return out
+        def finish(point: Point, out: Any) -> dict[str, Any]:
+            record, files = out
+            path = self._write_files(point.key, files)
+            return {**record, "path": self._rel(path)}
+
+        return [self._points(points, finish)[p.key] for p in points]
+
+    def _write_files(self, key: str, files: dict[str, bytes]) -> Path:
+        """A point's files into its artifact directory, each renamed into place before the row is committed."""
+        path = self.store.artifact_dir(key.replace("/", "-"))
+        for name, blob in files.items():
+            atomic_write(safe_join(path, name), blob)
+        return path
+
+    def _points(self, points: list[Point], finish: Any = None) -> dict[str, dict[str, Any]]:
+        records = run_points(self.store, self.backend, points, finish=finish, progress=self.progress)
+        for p in points:
+            self.timings[p.key] = float(self.store.seconds(p.key) or 0.0)
+        return records
+
+    def bon_scores(self, proxies: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Every proxy's scores of the best-of-n samples: one point (a Ray task) per proxy, saved as .npy."""
+        import io
+
+        from overopt.lab.points import rm_files, score_point
+
+        todo = [p for p in proxies if not self.store.done(f"bon/score/{p['name']}")]
+        texts_ref = self.backend.put([data["prompts"][i] for i in data["prompt_index"]]) if todo else None
+        resp_ref = self.backend.put(data["responses"]) if todo else None
+        points = [Point(f"bon/score/{p['name']}", score_point,
+                        (rm_files(safe_join(self.out, p["path"])), texts_ref, resp_ref, self.cfg.threads),
+                        num_cpus=self.cfg.threads, label=f"score samples with {p['name']}")
+                  if p in todo else Point(f"bon/score/{p['name']}", score_point, label=f"score samples with {p['name']}")
+                  for p in proxies]
+
+        def finish(point: Point, scores: np.ndarray) -> dict[str, Any]:
+            buf = io.BytesIO()
+            np.save(buf, np.asarray(scores, dtype=np.float64), allow_pickle=False)
+            path = self._write_files(point.key, {"scores.npy": buf.getvalue()}) / "scores.npy"
+            return {"path": self._rel(path), "n_samples": len(scores)}
+
+        records = self._points(points, finish)
+        return {p["name"]: np.load(safe_join(self.out, records[f"bon/score/{p['name']}"]["path"]), allow_pickle=False)
+                for p in proxies}
 
     def bon_samples(self) -> dict[str, Any]:
         from overopt.lab.bon_study import rate_matrix
@@ -185,12 +216,9 @@ class LabStudy:
     def bon_curves(self, proxies: list[dict[str, Any]], data: dict[str, Any]) -> list[dict[str, Any]]:
         from overopt.core.ensemble import ensemble_scores
         from overopt.lab.bon_study import curve_record
-        from overopt.models.lab_rm import LabRewardModel
 
         def build() -> dict[str, Any]:
-            texts = [data["prompts"][i] for i in data["prompt_index"]]
-            scores = {p["name"]: LabRewardModel.from_pretrained(safe_join(self.out, p["path"])).score(texts, data["responses"])
-                      for p in proxies}
+            scores = self.bon_scores(proxies, data)
             n_max = self.cfg.bon.n_samples
             ns = np.unique(np.r_[2 ** np.arange(int(np.log2(n_max)) + 1), n_max])
             kw = {"ns": ns, "seed": self.cfg.seed, "n_boot": self.cfg.bon.n_boot,
