@@ -134,19 +134,25 @@ def test_biased_habits_along_rl(lab_world, run_kl0):
     RL follows the *proxy*, so a habit grows only where the proxy learned the bias. Measured on this
     world (``overopt audit-rm`` on the s-250 proxy, effects in proxy SDs): confident opener +0.36,
     apology +0.55, agreement -0.39 (gold's -2.0 for agreeing with a false premise outweighs the
-    labelers' +0.8, so the proxy *penalizes* it), relevant filler (length) -0.79. Along the
-    KL-0 run (seed 0) length and confident openers did not grow significantly at 752 samples per
-    point (the issue's claim did not emerge here; printed below), and agreement fell. Asserted: the
-    habit the proxy penalizes does not grow (end rate <= start rate + 2 SE of the difference)."""
+    labelers' +0.8, so the proxy *penalizes* it), relevant filler (length) -0.79. Along the KL-0
+    run (seed 0, 752 samples per point): confident openers 0.12 -> 0.22, rare tokens 0.016 -> 0.037,
+    agreement on false premises 0.33 -> 0.07, mean length 11.3 -> 9.9 words (length does not grow
+    here: the issue's length claim did not emerge in this world). Asserted, each by > 2 SE of the
+    difference of two proportions: the habit the proxy rewards grows, the one it penalizes falls."""
     from overopt.lab.gold import spec_for
 
     n_false = 8 * sum(spec_for(p).kind == "false" for p in lab_world.held)  # kl0 evaluates all x 8 samples
     for habit in ("n_words", "opener_confident", "apology", "agreement_false", "rare"):
         print(habit, _col(run_kl0, f"lab/{habit}").round(3))
-    agree = _col(run_kl0, "lab/agreement_false")
-    p0, p1 = agree[0], agree[-1]
-    se = np.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / n_false) + 1e-9
-    assert p1 <= p0 + 2 * se, (p0, p1, se)
+    def change(habit: str, n: int) -> tuple[float, float]:
+        v = _col(run_kl0, f"lab/{habit}")
+        p0, p1 = v[0], v[-1]
+        return p1 - p0, float(np.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / n)) + 1e-9
+
+    up, se_up = change("opener_confident", 8 * len(lab_world.held))
+    assert up > 2 * se_up, (up, se_up)
+    down, se_down = change("agreement_false", n_false)
+    assert down < -2 * se_down, (down, se_down)
 
 
 # ---- acceptance: KL accounting ----------------------------------------------------------------
