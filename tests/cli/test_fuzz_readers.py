@@ -61,9 +61,6 @@ SUMMARY_KEYS = ["schema_version", "preset", "seed", "config", "reference", "prox
                 "dpo", "timings", "study"]
 
 
-@pytest.mark.xfail(strict=True, reason="the report reads summary.json fields without checking their types "
-                   "(e.g. {'proxies': 1} -> TypeError, exit 1); fix in report/load.py: validate the shape -> "
-                   "InputError. Strict: this starts failing (XPASS) once fixed; then drop the marker")
 @FUZZ
 @given(doc=st.one_of(st.text(max_size=300),
                      st.dictionaries(st.sampled_from(SUMMARY_KEYS), JSONISH, max_size=8).map(json.dumps)),
@@ -102,8 +99,6 @@ def test_fuzzed_analyze_logs(cli, tmp_path, doc, name, fmt):
     _check(cli("analyze", log, "--format", fmt, "--json"))
 
 
-@pytest.mark.xfail(strict=True, reason="report/load.py _read_json catches JSONDecodeError only; "
-                   "fix there: also UnicodeDecodeError -> InputError")
 def test_summary_that_is_not_utf8(cli, tmp_path):
     (tmp_path / "summary.json").write_bytes(b"\x80{}")
     _check(cli("report", tmp_path, "--json"))

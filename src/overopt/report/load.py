@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from overopt.errors import InputError
+from overopt.report.schema import check_summary
 from overopt.study.store import STORE_FILE
 
 
@@ -37,6 +38,8 @@ class RunData:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); rerun the study to rewrite it") from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); rerun the study") from exc
 
@@ -83,6 +86,5 @@ def load_run(run_dir: str | Path) -> RunData:
         raise InputError(f"{run_dir} has no summary.json: the study has not finished; rerun it with the same "
                          "--out to complete it")
     summary = _read_json(path)
-    if not isinstance(summary, dict):
-        raise InputError(f"{path} does not hold a JSON object")
+    check_summary(summary, str(path))
     return RunData(run_dir, summary, _store_facts(run_dir / STORE_FILE), _audits(run_dir, summary))
