@@ -83,7 +83,9 @@ def load_config(path: str | Path) -> StudyConfig:
     if not path.is_file():
         raise InputError(f"no study config at {path}; pass a YAML file (see `overopt study --help`)")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text; save the study YAML as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from exc
     if not isinstance(raw, dict):
