@@ -81,6 +81,8 @@ def test_kl0_proxy_rises_while_gold_peaks_then_falls(run_kl0):
 def test_gao_rl_form_fits_gold_r2_at_least_0_9(run_kl0):
     curve = curve_from_evaluations("kl0", run_kl0.evaluations)
     fit = curve["fit"]
+    print("kl0 KL", np.round(curve["kl"], 3), "gold", np.round(curve["gold"], 3), "fit r2", round(fit["r2"], 3),
+          "peak KL", fit["peak_kl"], fit["peak_kl_ci"])
     assert fit["status"] == "ok" and fit["r2"] >= 0.9, (fit["status"], fit["r2"], curve["kl"], curve["gold"])
     assert 0 < fit["peak_kl"] < max(curve["kl"])  # the peak lies inside the measured KL range
 
