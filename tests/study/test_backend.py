@@ -38,6 +38,17 @@ def test_lab_cli_refuses_an_unknown_backend(cli, tmp_path):
     assert r.code == 2 and "backend" in r.err and len(r.err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "ray://127.0.0.1:1", "not-an-address"])
+def test_unreachable_ray_address_fails_fast_with_one_line(cli, tmp_path, address):
+    pytest.importorskip("ray")
+    import ray
+
+    if ray.is_initialized():  # a Ray started by another test would be joined instead
+        pytest.skip("Ray already running in this process")
+    r = cli("lab", "--preset", "tiny", "--out", tmp_path, "--backend", "ray", "--ray-address", address, "--json")
+    assert r.code == 2 and "ray-address" in r.err and len(r.err.strip().splitlines()) == 1, r.err
+
+
 @pytest.fixture(scope="module")
 def ray_backend():
     pytest.importorskip("ray")
@@ -89,3 +100,4 @@ def test_lab_cli_on_ray(cli, tmp_path, ray_backend):
     r = cli("lab", "--preset", "tiny", "--out", tmp_path, "--backend", "ray", "--json")
     assert r.code == 0, r.err
     assert len(r.json()["proxies"]) == 7 and (tmp_path / "report.html").is_file()
+

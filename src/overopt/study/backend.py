@@ -79,6 +79,8 @@ class RayBackend:
             raise MissingDependencyError("ray is not installed; install it with: pip install 'overopt[ray]'") from exc
         self._ray = ray
         self._started = not ray.is_initialized()
+        if self._started and address:
+            _check_reachable(address)
         if self._started:
             try:
                 ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
@@ -110,6 +112,23 @@ class RayBackend:
     def close(self) -> None:
         if self._started and self._ray.is_initialized():
             self._ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds on an unreachable ``host:port`` (``ray.init`` retries for minutes before giving up)."""
+    import socket
+
+    if address == "auto":
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--ray-address {address!r} is not auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address} ({exc.strerror or type(exc).__name__}); "
+                          "check --ray-address (or leave it out to start a local Ray)") from None
 
 
 def make_backend(name: str = "local", *, address: str | None = None, num_cpus: int | None = None) -> Any:
