@@ -64,7 +64,8 @@ def test_kill_9_at_random_moments_loses_and_recomputes_nothing(tmp_path):
         assert proc.returncode == 0, stderr.decode()[-2000:]
         break
     elapsed = time.monotonic() - start
-    print(f"{kills} kills, {runs} runs, {elapsed:.0f} s")
+    interrupted = Counter(k for e, k in (ln.split(" ", 1) for ln in log.read_text().splitlines()) if e == "start")
+    print(f"{kills} kills, {runs} runs, {elapsed:.0f} s, {sum(v - 1 for v in interrupted.values())} points restarted")
     assert kills >= 5, f"the run finished before {kills} kills could land"
 
     events = [line.split(" ", 1) for line in log.read_text().splitlines()]
@@ -76,7 +77,9 @@ def test_kill_9_at_random_moments_loses_and_recomputes_nothing(tmp_path):
     commits = Counter(key for event, key in events if event == "commit")
     assert max(commits.values()) == 1
     store = RunStore(out, config=preset_config("tiny").model_dump(mode="json"))
-    assert set(store.keys()) == committed  # every finished point is in the store exactly once
+    # every logged commit is in the store (a kill between the SQLite commit and the log line can leave a
+    # stored point unlogged, never the reverse)
+    assert committed <= set(store.keys()) and len(set(store.keys()) - committed) <= kills
     store.close()
 
     summary = json.loads((out / "summary.json").read_text())
