@@ -42,8 +42,10 @@ class EvalCallback(TrainerCallback):
             model.train(was_training)
         self.evaluations.append(ev)
         self.seconds += ev.seconds
-        if self.store is not None:
-            self.store.put(f"{self.key}/eval/{step:06d}", ev.to_record(), seed=self.seed, seconds=ev.seconds)
+        key = f"{self.key}/eval/{step:06d}"
+        # a run restarted after a kill repeats its (seeded, deterministic) evaluations: keep the first commit
+        if self.store is not None and not self.store.done(key):
+            self.store.put(key, ev.to_record(), seed=self.seed, seconds=ev.seconds)
         return ev
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **_: Any) -> None:

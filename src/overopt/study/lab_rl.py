@@ -50,10 +50,15 @@ class RLStageConfig(BaseModel):
 def rl_stage_config(preset: str) -> RLStageConfig:
     """The RL / DPO sweep of a lab preset (used when the lab config carries no ``rl`` field).
 
-    quick: KL coefficients 0 and 1, a WCO ensemble at 0, one DPO beta, 40 steps.
+    tiny: one 4-step run of each kind. quick: KL coefficients 0 and 1, a WCO ensemble at 0, one DPO
+    beta, 40 steps.
     default: coefficients 0, 0.05, 0.2, 1 and a WCO ensemble at 0.05, DPO betas 0.1 and 0.01, 80 steps.
     full: coefficients up to 3, mean / WCO / UWO ensembles, four DPO betas, 150 steps, every held-out prompt.
     """
+    if preset == "tiny":  # seconds: plumbing checks (resume, fault injection, backends), no phenomenon
+        tiny = dict(steps=4, eval_every=2, eval_prompts=5, eval_samples_per_prompt=2, max_new_tokens=16)
+        return RLStageConfig(kl_coefs=(0.0,), ensemble_methods=(), run=RLRunConfig(batch_prompts=2, **tiny),
+                             dpo_betas=(0.1,), dpo=DPORunConfig(batch_size=4, **tiny))
     if preset == "quick":
         return RLStageConfig(kl_coefs=(0.0, 1.0), ensemble_coef=0.0,
                              run=RLRunConfig(steps=40, eval_every=8, eval_prompts=24), dpo_betas=(0.05,),
