@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from overopt.io.files import config_hash
 from overopt.lab import grammar, world
-from overopt.study.store import config_hash
 
 
 class ReferenceConfig(BaseModel):
@@ -38,7 +38,7 @@ class ReferenceConfig(BaseModel):
 
 
 # Bump when the architecture or the training code changes: the cache key must change with them.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 
 
 def cache_dir() -> Path:
@@ -76,9 +76,22 @@ def _corpus_tensors(pairs: list[tuple[str, str]], vocab: dict[str, int]) -> tupl
 def pretrain(cfg: ReferenceConfig, out_dir: Path) -> dict[str, Any]:
     """Train the reference LM and save model + tokenizer to ``out_dir``; returns training facts."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
 
     start = time.perf_counter()
+    # One thread, whatever the caller set: float reductions are ordered differently with more threads,
+    # and the cached model (keyed by config, not by thread count) must be the same from any process.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _pretrain(cfg, out_dir, start)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _pretrain(cfg: ReferenceConfig, out_dir: Path, start: float) -> dict[str, Any]:
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
     torch.manual_seed(cfg.seed)
     train_prompts, _ = world.split_prompts(cfg.heldout_frac, cfg.seed)
     vocab_list = world.vocabulary()
