@@ -24,7 +24,7 @@ def main() -> None:
     if args.cold:
         os.environ["OVEROPT_CACHE_DIR"] = tempfile.mkdtemp(prefix="overopt-bench-cache-")
     from overopt.lab.presets import preset_config
-    from overopt.lab.study import LabStudy
+    from overopt.study.lab import LabStudy, lab_stages
 
     for preset in args.preset or ["quick"]:
         out = tempfile.mkdtemp(prefix=f"overopt-bench-{preset}-")
@@ -35,7 +35,7 @@ def main() -> None:
             stamps[f"{stage}:{event}"] = time.perf_counter()
 
         summary = LabStudy(preset_config(preset, seed=args.seed, threads=args.threads), out,
-                           progress=progress).run()
+                           progress=progress).run(lab_stages())
         total = time.perf_counter() - start
         print(f"\npreset {preset}  (out {out}, threads {args.threads}, load {os.getloadavg()[0]:.1f})")
         for stage, seconds in summary["timings"].items():

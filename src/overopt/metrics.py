@@ -18,6 +18,7 @@ GOLD_SE = "overopt/gold_se"
 GAP = "overopt/gap"  # proxy minus gold, each relative to the reference policy
 LEN = "overopt/len"  # mean response length in words
 LEN_TOKENS = "overopt/len_tokens"
+LEN_WORDS = "overopt/len_words"  # whitespace-split words; logged even when the detectors (overopt/len) are off
 REFUSAL_RATE = "overopt/refusal_rate"
 PARTIAL_REFUSAL_RATE = "overopt/partial_refusal_rate"  # declines the specifics, answers at a high level
 SYCOPHANCY_RATE = "overopt/sycophancy_rate"

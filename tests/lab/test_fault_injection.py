@@ -37,10 +37,10 @@ def _starts(log) -> int:
 @pytest.mark.slow
 def test_kill_9_at_random_moments_loses_and_recomputes_nothing(tmp_path):
     from overopt.lab.presets import preset_config
-    from overopt.lab.study import LabStudy
+    from overopt.study.lab import run_study
     from overopt.study.store import LOG_ENV, RunStore
 
-    clean = LabStudy(preset_config("tiny"), tmp_path / "clean").run()  # the uninterrupted run, in process
+    clean = run_study(preset_config("tiny"), tmp_path / "clean")  # the uninterrupted run (BoN, RL, DPO), in process
 
     out, log = tmp_path / "faulty", tmp_path / "store.log"
     env = {**os.environ, LOG_ENV: str(log), "OVEROPT_CACHE_DIR": str(tmp_path / "cache")}  # pretrain anew

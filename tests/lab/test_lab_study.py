@@ -18,7 +18,7 @@ from overopt.lab import world  # noqa: E402
 from overopt.lab.presets import BonConfig, preset_config  # noqa: E402
 from overopt.lab.proxies import TrainConfig  # noqa: E402
 from overopt.lab.reference import ReferenceConfig  # noqa: E402
-from overopt.lab.study import LabStudy  # noqa: E402
+from overopt.study.lab import LabStudy  # noqa: E402
 
 pytestmark = pytest.mark.slow
 BIASED_HABITS = ("n_words", "opener_confident", "agreement_false", "refusal_benign")
@@ -46,7 +46,9 @@ def _peak(curve):
 def test_summary_schema_and_files(quick):
     summary, out = quick
     assert {"schema_version", "preset", "proxies", "bon", "rl", "dpo", "timings"} <= set(summary)
-    assert summary["rl"] == [] and summary["dpo"] == []
+    assert summary["rl"] and summary["dpo"]  # overopt lab runs the RL and DPO stages too
+    for c in summary["rl"] + summary["dpo"]:
+        assert len(c["kl"]) == len(c["proxy"]) == len(c["gold"]) == len(c["step"]) >= 2 and "fit" in c
     for p in summary["proxies"]:
         assert {"name", "n_params", "n_pairs", "heldout_acc_labelers", "heldout_acc_gold", "path"} <= set(p)
         assert (out / p["path"] / "model.safetensors").is_file()

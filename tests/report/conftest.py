@@ -21,7 +21,7 @@ from report_world import HOSTILE, tiny_config
 def lab_run(tmp_path_factory) -> Path:
     """A real, finished tiny lab run directory (summary.json, store, report.html)."""
     pytest.importorskip("torch")
-    from overopt.lab.study import LabStudy
+    from overopt.study.lab import LabStudy
 
     out = tmp_path_factory.mktemp("report-lab")
     LabStudy(tiny_config(), out).run()

@@ -61,7 +61,7 @@ def ray_backend():
 def test_same_seed_same_summary_on_local_and_ray(tmp_path, ray_backend, monkeypatch):
     pytest.importorskip("torch")
     from overopt.lab.presets import preset_config
-    from overopt.lab.study import LabStudy
+    from overopt.study.lab import LabStudy
 
     log = tmp_path / "log"
     monkeypatch.setenv(LOG_ENV, str(log))

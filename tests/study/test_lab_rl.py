@@ -23,7 +23,7 @@ def _study(out, events=None):
     from overopt.lab.presets import preset_config
     from overopt.lab.proxies import TrainConfig
     from overopt.lab.reference import ReferenceConfig
-    from overopt.lab.study import LabStudy
+    from overopt.study.lab import LabStudy
 
     cfg = preset_config("quick", seed=0, threads=1, reference=ReferenceConfig(steps=20, n_corpus=300, seed=0),
                         n_pairs=(20, 40, 80), heldout_pairs=20, train=TrainConfig(min_steps=5, epochs=1),

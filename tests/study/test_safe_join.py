@@ -8,7 +8,8 @@ import os
 import pytest
 
 from overopt.errors import ConfigError, InputError
-from overopt.study.store import RunStore, safe_join
+from overopt.io.files import safe_join
+from overopt.study.store import RunStore
 
 
 @pytest.mark.parametrize("rel", ["a/b.json", "artifacts/proxy-s/model.safetensors", "./x", "a/../b"])

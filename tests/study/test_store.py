@@ -9,7 +9,8 @@ import signal
 import pytest
 
 from overopt.errors import ConfigError
-from overopt.study.store import RunStore, atomic_write
+from overopt.io.files import atomic_write
+from overopt.study.store import RunStore
 
 
 def test_points_survive_reopen_and_compute_skips_done(tmp_path):

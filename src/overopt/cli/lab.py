@@ -92,7 +92,7 @@ def lab_command(
     import transformers
     from rich.console import Console
 
-    from overopt.lab.study import LabStudy
+    from overopt.study.lab import LabStudy, lab_stages
 
     transformers.utils.logging.set_verbosity_error()  # keep the terminal to our progress and table
     transformers.utils.logging.disable_progress_bar()
@@ -107,7 +107,7 @@ def lab_command(
     study.progress = report
     try:
         with bar:
-            summary = study.run()
+            summary = study.run(lab_stages())
     finally:
         study.backend.close()
     # imported after summary.json is safe on disk: a failure here loses nothing

@@ -29,8 +29,8 @@ def report_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Build one offline HTML page with the verdict, curves, fits, sample viewer and tables of a run."""
+    from overopt.io.files import atomic_write
     from overopt.report import build_report, render
-    from overopt.study.store import atomic_write
 
     out = Path(output) if output else Path(run_dir) / "report.html"
     if out.is_dir():

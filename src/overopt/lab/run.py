@@ -31,7 +31,7 @@ class LabRun:
 
     @property
     def reference_path(self) -> Path:
-        from overopt.study.store import safe_join
+        from overopt.io.files import safe_join
 
         return safe_join(self.out, self.summary["reference"]["path"])
 
@@ -55,7 +55,7 @@ class LabRun:
 
         if name not in self._proxies:
             raise InputError(f"no proxy {name!r} in {self.out}; have {', '.join(self._proxies)}")
-        from overopt.study.store import safe_join
+        from overopt.io.files import safe_join
 
         return LabRewardModel.from_pretrained(safe_join(self.out, self._proxies[name]["path"]))
 

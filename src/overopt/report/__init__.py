@@ -20,7 +20,7 @@ __all__ = ["build_report", "render", "write_report"]
 
 def write_report(run_dir: str | Path, out_path: str | Path | None = None) -> Path:
     """Build the report of ``run_dir`` and write it to ``out_path`` (default ``run_dir/report.html``)."""
-    from overopt.study.store import atomic_write
+    from overopt.io.files import atomic_write
 
     out = Path(out_path) if out_path is not None else Path(run_dir) / "report.html"
     atomic_write(out, render(build_report(run_dir)))

@@ -19,7 +19,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from overopt.cli._output import to_jsonable
+from overopt.io.jsonable import to_jsonable
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _JSON_RE = re.compile("[<>&\u2028\u2029]")

@@ -134,7 +134,7 @@ def figure_svg(fig: dict[str, Any]) -> str:
 
 def write_svgs(view: dict[str, Any], out_dir: str | Path) -> list[Path]:
     """Write the main figures of a report view model as ``out_dir/<figure id>.svg``."""
-    from overopt.study.store import atomic_write
+    from overopt.io.files import atomic_write
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

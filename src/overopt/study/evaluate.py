@@ -200,7 +200,7 @@ def evaluate_policy(
     groups = s.prompt_index
     proxy_scores = None if proxy is None else np.asarray(proxy.score(texts, s.responses), dtype=float)
     gold_scores = None if gold is None else np.asarray(gold.score(texts, s.responses), dtype=float)
-    rates: dict[str, float | None] = {"overopt/len_words": float(np.mean([len(r.split()) for r in s.responses]))}
+    rates: dict[str, float | None] = {metrics.LEN_WORDS: float(np.mean([len(r.split()) for r in s.responses]))}
     if detectors:
         rates.update(_detector_rates(texts, s.responses))
     if habits is not None:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from overopt._version import SCHEMA_VERSION
+from overopt.io.files import atomic_write
 from overopt.study.config import StudyConfig, load_prompts, load_reward_spec, resolve_model_dir, split_prompts
 from overopt.study.curves import run_record, split_timing
-from overopt.study.store import RunStore, _json_default, atomic_write
+from overopt.study.store import RunStore, _json_default
 
 Progress = Callable[[str, str], None]
 

@@ -4,7 +4,7 @@ Every stage is one (or a few) points in the run store (``overopt.study.store.Run
 study killed at any moment and rerun with the same ``out_dir`` continues after the last finished
 point. CPU one-liner::
 
-    python -c "from overopt.lab.study import run_study; from overopt.lab.presets import preset_config; \\
+    python -c "from overopt.study.lab import run_study; from overopt.lab.presets import preset_config; \\
                run_study(preset_config('quick'), '/tmp/lab')"
 """
 
@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from overopt._version import SCHEMA_VERSION
+from overopt.io.files import atomic_write, safe_join
 from overopt.lab import world
 from overopt.lab.presets import LabConfig
 from overopt.study.backend import LocalBackend, Point, run_points
-from overopt.study.store import RunStore, atomic_write, safe_join
+from overopt.study.store import RunStore
 
 Progress = Callable[[str, str], None]  # (stage, event) with event in {"start", "done", "resumed"}
 ExtraStage = Callable[["LabStudy", list[dict[str, Any]]], list[dict[str, Any]]]
@@ -275,7 +276,7 @@ class LabStudy:
 
     def summary(self, ref: dict[str, Any], proxies: list[dict[str, Any]], curves: list[dict[str, Any]],
                 data: dict[str, Any], extra: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-        from overopt.cli._output import to_jsonable
+        from overopt.io.jsonable import to_jsonable
 
         return to_jsonable({
             "schema_version": SCHEMA_VERSION, "preset": self.cfg.preset, "seed": self.cfg.seed,
@@ -286,6 +287,14 @@ class LabStudy:
         })
 
 
+def lab_stages() -> dict[str, ExtraStage]:
+    """The RL and DPO stages of ``overopt lab``: TRL GRPO/RLOO and DPO runs against the lab's proxies."""
+    from overopt.study.lab_rl import run_dpo_stage, run_rl_stage
+
+    return {"rl": run_rl_stage, "dpo": run_dpo_stage}
+
+
 def run_study(cfg: LabConfig, out_dir: str | Path, *, progress: Progress | None = None,
               extra_stages: dict[str, ExtraStage] | None = None) -> dict[str, Any]:
-    return LabStudy(cfg, out_dir, progress=progress).run(extra_stages)
+    """The whole lab study as ``overopt lab`` runs it: best-of-n, then (by default) RL and DPO."""
+    return LabStudy(cfg, out_dir, progress=progress).run(lab_stages() if extra_stages is None else extra_stages)
