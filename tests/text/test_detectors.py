@@ -16,7 +16,8 @@ from overopt.text.refusal import classify_refusal
 from overopt.text.repetition import compression_ratio, distinct_n, rep_n, words
 from overopt.text.sycophancy import classify_sycophancy
 
-SEED = Path("/work/shared/seed/000_0089a231f36523d5.txt")
+# The chapter lies in shared/ beside the checkout (CI lays a copy there too).
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_0089a231f36523d5.txt"
 DEVSET = Path(__file__).parents[1] / "data" / "text_devset.jsonl"
 # Written after tuning on DEVSET and scored once before any change (see the report); now also tuned on.
 HELDOUT = Path(__file__).parents[1] / "data" / "text_heldout.jsonl"
