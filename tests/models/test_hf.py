@@ -17,19 +17,6 @@ from overopt.models.resolve import load_reward  # noqa: E402
 PROMPTS = [world.all_prompts()[0].text, world.all_prompts()[200].text]
 
 
-@pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory):
-    torch.manual_seed(0)
-    vocab = world.vocabulary()
-    tok = build_tokenizer(vocab)
-    cfg = transformers.GPT2Config(vocab_size=len(vocab), n_positions=128, n_embd=16, n_layer=1, n_head=2,
-                                  eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    path = tmp_path_factory.mktemp("lm")
-    transformers.GPT2LMHeadModel(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
-
-
 def test_sample_logprobs_match_full_forward(tiny_lm):
     pol = HFPolicy.from_pretrained(tiny_lm)
     assert isinstance(pol, Policy)
