@@ -19,26 +19,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from overopt.errors import InputError
 from overopt.models.base import Policy, RewardModel
-from overopt.study.rl import RLRunResult
+from overopt.study.rl import RLRunResult, TrainEvalConfig
 
 
-class DPORunConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class DPORunConfig(TrainEvalConfig):
+    """One DPO (or IPO) run on preference pairs sampled from the reference."""
 
     beta: float = Field(0.1, gt=0)
     loss: Literal["sigmoid", "ipo"] = "sigmoid"
-    steps: int = Field(60, ge=1)
-    lr: float = Field(1e-4, gt=0)
     batch_size: int = Field(16, ge=1)
-    max_new_tokens: int = Field(32, ge=1)
-    eval_every: int = Field(10, ge=1)
-    eval_samples_per_prompt: int = Field(4, ge=1)
-    eval_prompts: int = Field(48, ge=1)
-    seed: int = 0
 
 
 def pairs_from_labels(prompts: list[str], a: list[str], b: list[str], label_a: np.ndarray) -> list[dict[str, str]]:

@@ -46,25 +46,30 @@ class AdaptiveKL(BaseModel):
     init_coef: float = Field(0.05, gt=0)
 
 
-class RLRunConfig(BaseModel):
-    """One RL run. ``steps`` optimizer steps of ``batch_prompts * num_generations`` completions."""
+class TrainEvalConfig(BaseModel):
+    """What every optimizer run (RL or DPO) shares: its budget and how it is evaluated along the way."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: int = Field(60, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    max_new_tokens: int = Field(32, ge=1)
+    eval_every: int = Field(10, ge=1)
+    eval_samples_per_prompt: int = Field(4, ge=1)
+    eval_prompts: int = Field(48, ge=1)
+    seed: int = 0
+
+
+class RLRunConfig(TrainEvalConfig):
+    """One RL run. ``steps`` optimizer steps of ``batch_prompts * num_generations`` completions."""
 
     algo: Literal["grpo", "rloo"] = "grpo"
     kl_coef: float = Field(0.0, ge=0)
     adaptive: AdaptiveKL | None = None
     ensemble: Literal["mean", "wco", "uwo"] = "mean"
     uwo_lambda: float = Field(0.5, ge=0)
-    steps: int = Field(60, ge=1)
-    lr: float = Field(1e-4, gt=0)
     batch_prompts: int = Field(4, ge=1)
     num_generations: int = Field(8, ge=2)
-    max_new_tokens: int = Field(32, ge=1)
-    eval_every: int = Field(10, ge=1)
-    eval_samples_per_prompt: int = Field(4, ge=1)
-    eval_prompts: int = Field(48, ge=1)
-    seed: int = 0
 
     @model_validator(mode="after")
     def _adaptive_needs_coef(self) -> RLRunConfig:
