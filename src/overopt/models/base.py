@@ -53,13 +53,13 @@ def reward_function(rm: RewardModel, *, name: str | None = None) -> Callable[...
     """
 
     def reward(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
-        return [float(x) for x in rm.score([_as_text(p) for p in prompts], [_as_text(c) for c in completions])]
+        return [float(x) for x in rm.score([as_text(p) for p in prompts], [as_text(c) for c in completions])]
 
     reward.__name__ = name or type(rm).__name__
     return reward
 
 
-def _as_text(x: Any) -> str:
+def as_text(x: Any) -> str:
     # Conversational TRL datasets pass lists of {"role", "content"} messages.
     if isinstance(x, str):
         return x

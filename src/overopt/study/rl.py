@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from overopt.core.ensemble import ensemble_scores
-from overopt.models.base import RewardModel, _as_text
+from overopt.models.base import RewardModel, as_text
 from overopt.models.resolve import CallableReward
 
 TRAINER_KL = {
@@ -114,8 +114,8 @@ def combine_rewards(members: Sequence[RewardModel], method: str = "mean", uwo_la
     scale = np.array([sd for _, sd in scales]) if scales is not None else np.ones(len(members))
 
     def reward(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
-        p = [_as_text(x) for x in prompts]
-        c = [_as_text(x) for x in completions]
+        p = [as_text(x) for x in prompts]
+        c = [as_text(x) for x in completions]
         scores = np.stack([np.asarray(m.score(p, c), dtype=float) for m in members], axis=1)  # (S, k)
         return ensemble_scores((scores - loc) / scale, method, uwo_lambda).tolist()
 
