@@ -56,6 +56,7 @@ def test_study_runs_writes_summary_and_resumes(cli, models, tmp_path):
         assert abs(c["kl"][0]) < 1e-3 and "status" in c["fit"]  # step 0 is the reference itself
     assert s["rl"][1]["trainer_kl"]["estimator"] == "k3"
     assert json.loads((out / "summary.json").read_text())["rl"][0]["gold"] == s["rl"][0]["gold"]
+    assert "grpo-kl0" in (out / "report.html").read_text(encoding="utf-8")  # overopt study ends in its report
     again = cli("study", cfg, "--out", out, "--json")  # every run is stored: nothing retrains
     assert again.code == 0 and again.json()["rl"] == s["rl"]
     assert again.json()["timings"]["total_this_run"] < s["timings"]["total_this_run"] / 3

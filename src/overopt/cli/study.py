@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,6 +40,10 @@ def study_command(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableWarning)  # recorded per point in the summary instead
         summary = run_study_config(cfg, out, progress=progress)
+    # the report comes after summary.json is safe on disk: a failure here loses nothing
+    from overopt.report import write_report
+
+    write_report(out, Path(out) / "report.html")
     if as_json:
         print_json(summary)
         return
@@ -48,4 +53,4 @@ def study_command(
             peak = f"gold peak at KL {fit['peak_kl']:.3g} nats" if fit.get("peak_kl") is not None else fit.get("status")
             print(f"{kind} {c['name']}: final KL {c['kl'][-1]:.3g} nats, proxy {c['proxy'][-1]}, "
                   f"gold {c['gold'][-1]}; {peak}")
-    print(f"summary: {out}/summary.json")
+    print(f"summary: {out}/summary.json, report: {out}/report.html")
