@@ -154,8 +154,13 @@ def test_words_and_compression_ratio():
     text = "the quick brown fox " * 50
     assert compression_ratio(text) > 10 > compression_ratio("Xq7 zP9 wL2 mK4")
     data = SEED.read_bytes() if SEED.exists() else text.encode()
-    gz = len(data) / len(zlib.compress(data, 6))  # zlib/gzip reference, within a few percent
-    assert compression_ratio(data.decode()) == pytest.approx(gz, rel=0.05)
+    # the definition: UTF-8 bytes / raw DEFLATE (level 6) bytes; gzip/zlib add 6-18 header bytes on top,
+    # which matter for short texts only
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw = len(packer.compress(data) + packer.flush())
+    assert compression_ratio(data.decode()) == pytest.approx(len(data) / raw, rel=0.05)
+    if len(data) > 10_000:
+        assert compression_ratio(data.decode()) == pytest.approx(len(data) / len(zlib.compress(data, 6)), rel=0.05)
     assert compression_ratio("") is None
 
 
