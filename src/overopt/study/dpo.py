@@ -23,7 +23,7 @@ from pydantic import Field
 
 from overopt.errors import InputError
 from overopt.models.base import Policy, RewardModel
-from overopt.study.rl import RLRunResult, TrainEvalConfig
+from overopt.study.rl import RLRunResult, TrainEvalConfig, load_trainable
 
 
 class DPORunConfig(TrainEvalConfig):
@@ -69,9 +69,7 @@ def run_dpo(cfg: DPORunConfig, *, policy_path: str | Path, pairs: list[dict[str,
             habits: Any = None, store: Any = None, key: str = "dpo", detectors: bool = True,
             threads: int | None = None) -> RLRunResult:
     """Train with TRL's DPOTrainer on ``pairs``; evaluate every ``eval_every`` steps like the RL runs."""
-    import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import DPOConfig, DPOTrainer
 
@@ -83,13 +81,7 @@ def run_dpo(cfg: DPORunConfig, *, policy_path: str | Path, pairs: list[dict[str,
 
     bars_were_on = ds_logging.is_progress_bar_enabled()
     ds_logging.disable_progress_bar()  # TRL's per-map bars; our evaluation records are the progress
-    if threads is not None:
-        torch.set_num_threads(threads)
-    torch.manual_seed(cfg.seed)
-    model = AutoModelForCausalLM.from_pretrained(str(policy_path))
-    tok = AutoTokenizer.from_pretrained(str(policy_path))
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
+    model, tok = load_trainable(policy_path, seed=cfg.seed, threads=threads)
     ds = Dataset.from_dict({"prompt": [p["prompt"] for p in pairs],
                             "chosen": [_completion(tok, p["chosen"]) for p in pairs],
                             "rejected": [_completion(tok, p["rejected"]) for p in pairs]})

@@ -46,6 +46,28 @@ class AdaptiveKL(BaseModel):
     init_coef: float = Field(0.05, gt=0)
 
 
+def load_trainable(policy_path: str | Path, *, seed: int, threads: int | None) -> tuple[Any, Any]:
+    """The policy a trainer will update, and its tokenizer (safetensors only; a pad token set).
+
+    Seeds torch first so a run's initial state and dropout draws repeat; ``threads`` fixes the float
+    reduction order, so the same seed gives the same run.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from overopt.io.weights import require_safetensors
+
+    path = require_safetensors(policy_path)  # pickle weights can run code: refused before loading
+    if threads is not None:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(str(path), use_safetensors=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
 class TrainEvalConfig(BaseModel):
     """What every optimizer run (RL or DPO) shares: its budget and how it is evaluated along the way."""
 
@@ -173,19 +195,11 @@ def run_rl(cfg: RLRunConfig, *, policy_path: str | Path, train_prompts: list[str
     defaults to the optimized reward (the combined ensemble score when several); ``member_scales``
     z-scores ensemble members (see ``combine_rewards``).
     """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from overopt.study.callbacks import AdaptiveKLCallback, EvalCallback
 
-    if threads is not None:
-        torch.set_num_threads(threads)
-    torch.manual_seed(cfg.seed)
-    model = AutoModelForCausalLM.from_pretrained(str(policy_path))
-    tokenizer = AutoTokenizer.from_pretrained(str(policy_path))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    model, tokenizer = load_trainable(policy_path, seed=cfg.seed, threads=threads)
     reward = combine_rewards(rewards, cfg.ensemble, cfg.uwo_lambda, scales=member_scales)
     scorer = eval_proxy if eval_proxy is not None else (rewards[0] if len(rewards) == 1 else CallableReward(reward))
     ev = EvalCallback(reference=reference, tokenizer=tokenizer, prompts=eval_prompts[: cfg.eval_prompts],
