@@ -8,6 +8,11 @@ per phrase) on every response, plus the same length/repetition/compression metri
 Times are CPU seconds of this process (``time.process_time``), so a busy machine does not skew them.
 
 Pure Python, so it runs on one core. Goal: >= 20 MB/s for the suite.
+
+The "floor" line times only the C-level work that every response needs whatever the detectors do:
+``str.split`` (word count), a set of bigrams (rep-2) and one raw-DEFLATE pass at level 6 (the gzip
+compression ratio). No implementation of the suite in Python can be faster than that floor, so it is
+the reference the suite's speed is compared with (both measured in the same run, same corpus).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import json
 import re
 import time
+import zlib
 from pathlib import Path
 
 from overopt.text.detect import detect
@@ -69,6 +75,17 @@ def naive_suite(prompt: str, response: str, pats) -> dict:
             "compression_ratio": compression_ratio(response)}
 
 
+_FLOOR_Z = {w: zlib.compressobj(6, zlib.DEFLATED, -w, 4) for w in range(9, 16)}
+
+
+def floor_suite(prompt: str, response: str) -> tuple[int, int, int]:
+    """The least work any implementation does per response: words, bigram set, one DEFLATE pass."""
+    toks = response.lower().split()
+    data = response.encode()
+    comp = _FLOOR_Z[min(15, max(9, (len(data) - 1).bit_length()))].copy()
+    return len(toks), len(set(zip(toks, toks[1:]))), len(comp.compress(data)) + len(comp.flush())  # noqa: B905
+
+
 def timed(fn, items) -> float:
     t0 = time.process_time()  # CPU seconds of this (single-threaded) process: robust to a busy machine
     for item in items:
@@ -86,11 +103,15 @@ def main() -> None:
     builtin_scanner(), builtin_scanner(("claims",))  # compile once, outside the timings
     suite_s = timed(lambda p, r: detect(r, p), data)
     print(f"corpus: {len(data)} responses, {mb:.2f} MB, mean {mb * 1e6 / len(data):.0f} bytes (dev set repeated)")
+    floor_s = timed(floor_suite, data)
     print(f"full detector suite : {mb / suite_s:7.1f} MB/s (CPU time, one core)")
+    print(f"floor (split + bigram set + DEFLATE only): {mb / floor_s:7.1f} MB/s -> suite costs "
+          f"{suite_s / floor_s:.1f}x the floor")
     long = corpus(args.mb, join=8)
     long_mb = sum(len(r.encode()) for _, r in long) / 1e6
+    long_s, long_floor_s = timed(lambda p, r: detect(r, p), long), timed(floor_suite, long)
     print(f"full suite, long responses (mean {long_mb * 1e6 / len(long):.0f} bytes): "
-          f"{long_mb / timed(lambda p, r: detect(r, p), long):7.1f} MB/s")
+          f"{long_mb / long_s:7.1f} MB/s; floor {long_mb / long_floor_s:.1f} MB/s -> {long_s / long_floor_s:.1f}x")
     folded = [(p, r, fold(r)) for p, r in data]
     parts = {
         "fold": lambda p, r, f: fold(r),
