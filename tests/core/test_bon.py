@@ -9,7 +9,15 @@ import warnings
 import numpy as np
 import pytest
 
-from overopt.core.bon import BonCurve, bon_curve, bon_expectation, bon_weights
+from overopt.core.bon import (
+    BonCurve,
+    BonPerPrompt,
+    bon_aggregate,
+    bon_curve,
+    bon_expectation,
+    bon_per_prompt,
+    bon_weights,
+)
 from overopt.errors import InputError, UnreliableWarning
 
 
@@ -153,3 +161,39 @@ def test_weight_chunks_give_the_same_curve(monkeypatch):
     whole = bon_expectation(select, values, np.arange(1, 51))
     monkeypatch.setattr(bon, "_WEIGHT_BUDGET", 120)  # 2 values of n per chunk
     np.testing.assert_allclose(bon_expectation(select, values, np.arange(1, 51)), whole, rtol=0, atol=1e-14)
+
+
+def test_shards_of_prompts_aggregate_to_the_single_call_curve():
+    """bon_per_prompt on shards of prompts, concatenated, then bon_aggregate == bon_curve on all samples
+    (means, CIs, counts; to 1e-12), for one shard and for uneven shards; unequal N and ties included."""
+    rng = np.random.default_rng(11)
+    sizes = rng.integers(6, 14, 23)
+    ids = np.repeat(np.arange(sizes.size), sizes)
+    sel = rng.integers(0, 5, ids.size).astype(float)  # many ties
+    gold = rng.standard_normal(ids.size)
+    ns = [1, 2, 3, 6]
+    whole = bon_curve(sel, gold, ids, ns, n_boot=300, seed=7)
+    for cuts in ([0, 23], [0, 1, 9, 10, 17, 23]):
+        parts = []
+        for lo, hi in itertools.pairwise(cuts):
+            rows = (ids >= lo) & (ids < hi)
+            parts.append(bon_per_prompt(sel[rows], gold[rows], ids[rows], ns))
+        per = BonPerPrompt.concat(parts)
+        got = bon_aggregate(per, n_boot=300, seed=7)
+        for field in ("n", "proxy", "gold", "proxy_ci", "gold_ci", "kl_bound"):
+            np.testing.assert_allclose(getattr(got, field), getattr(whole, field), rtol=0, atol=1e-12)
+        assert (got.n_prompts, got.samples_per_prompt) == (whole.n_prompts, whole.samples_per_prompt) == (23, 6)
+        assert per.prompt_ids == list(range(23))
+    # each row is that prompt's exact expectation (an independent route: bon_expectation per prompt)
+    np.testing.assert_allclose(per.gold[4], bon_expectation(sel[ids == 4], gold[ids == 4], ns), atol=1e-13)
+
+
+def test_concat_refuses_overlapping_or_mismatched_shards():
+    rng = np.random.default_rng(0)
+    ids = np.repeat([0, 1], 4)
+    a = bon_per_prompt(rng.standard_normal(8), rng.standard_normal(8), ids, [1, 2])
+    with pytest.raises(InputError, match="two shards"):
+        BonPerPrompt.concat([a, a])
+    b = bon_per_prompt(rng.standard_normal(8), rng.standard_normal(8), ids + 2, [1, 4])
+    with pytest.raises(InputError, match="different n"):
+        BonPerPrompt.concat([a, b])

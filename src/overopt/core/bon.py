@@ -13,7 +13,8 @@ sorted positions a..b contributes (sum_{i=a..b} w_i) * mean(g over the block) --
 replaced by its block mean, not left in whatever order a sort produced.
 
 Cost per prompt: one argsort (O(N log N)) plus O(K N) for K values of n; all prompts with the same N
-run as one (P, N) array.
+run as one (P, N) array. ``bon_per_prompt`` (one shard of prompts at a time) and ``bon_aggregate``
+(means and bootstrap over prompts) split ``bon_curve`` so a large study never holds all samples at once.
 """
 
 from __future__ import annotations
@@ -169,6 +170,13 @@ def _group_prompts(prompt_ids: np.ndarray) -> tuple[np.ndarray | None, np.ndarra
     return order, np.bincount(inverse), list(codes)
 
 
+def _check_boot(ci: float, n_boot: int) -> None:
+    if not 0 < ci < 1:
+        raise InputError(f"ci must be in (0, 1), got {ci}")
+    if n_boot < 1:
+        raise InputError(f"n_boot must be >= 1, got {n_boot}")
+
+
 def _bootstrap_ci(per_prompt: np.ndarray, ci: float, n_boot: int, seed: int) -> np.ndarray:
     """Percentile bootstrap over prompts of the mean curve: per_prompt (P, K) -> (K, 2)."""
     p = per_prompt.shape[0]
@@ -180,38 +188,64 @@ def _bootstrap_ci(per_prompt: np.ndarray, ci: float, n_boot: int, seed: int) -> 
     return np.quantile(boot, [alpha, 1.0 - alpha], axis=0).T
 
 
-def bon_curve(
-    select: np.ndarray,
-    gold: np.ndarray,
-    prompt_ids: Sequence[Hashable] | np.ndarray,
-    ns: Sequence[int] | np.ndarray,
-    *,
-    ci: float = 0.95,
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> BonCurve:
-    """Best-of-n curve over many prompts: E[proxy] and E[gold] of the BoN(n) pick, averaged over prompts.
+@dataclass(frozen=True)
+class BonPerPrompt:
+    """Per-prompt best-of-n expectations: the part of a curve that can be computed one shard at a time.
 
-    ``select`` (S,) is the selection score (a proxy RM, or an ensemble score from
-    ``overopt.core.ensemble``), ``gold`` (S,) the evaluation score carried along *the selection's*
-    ranking, ``prompt_ids`` (S,) any hashable. Prompts may have different N; every n must be <= the N of
-    every prompt. CIs: percentile bootstrap over prompts (``n_boot`` resamples, ``seed``).
+    ``proxy`` / ``gold`` are (P, K): row p is E[selection] / E[evaluation] of the BoN(n_k) pick for
+    prompt ``prompt_ids[p]`` (exact, ``bon_expectation``); ``samples_per_prompt`` (P,) is each prompt's N.
+    Shards of prompts concatenate (``concat``) into exactly the rows one call over all prompts gives,
+    so ``bon_aggregate`` of the concatenation equals ``bon_curve`` on all samples.
     """
-    s = np.asarray(select, dtype=float)
-    g = np.asarray(gold, dtype=float)
+
+    n: np.ndarray
+    proxy: np.ndarray
+    gold: np.ndarray
+    samples_per_prompt: np.ndarray
+    prompt_ids: list[Hashable]
+
+    @staticmethod
+    def concat(parts: Sequence[BonPerPrompt]) -> BonPerPrompt:
+        """Rows of ``parts`` in order (shards of disjoint prompts); every part must share ``n``."""
+        if not parts:
+            raise InputError("no per-prompt best-of-n results to combine")
+        if any(not np.array_equal(p.n, parts[0].n) for p in parts):
+            raise InputError("per-prompt best-of-n results were computed for different n")
+        ids = [i for p in parts for i in p.prompt_ids]
+        if len(set(ids)) != len(ids):
+            raise InputError("the same prompt id appears in two shards; shards must hold disjoint prompts")
+        return BonPerPrompt(parts[0].n, np.concatenate([p.proxy for p in parts]),
+                            np.concatenate([p.gold for p in parts]),
+                            np.concatenate([p.samples_per_prompt for p in parts]), ids)
+
+
+def _as_ids(prompt_ids: Sequence[Hashable] | np.ndarray) -> np.ndarray:
     ids = np.asarray(prompt_ids)
     if ids.ndim != 1 and not isinstance(prompt_ids, np.ndarray):  # e.g. tuples as ids: keep them whole
         ids = np.empty(len(prompt_ids), dtype=object)
         ids[:] = list(prompt_ids)
+    return ids
+
+
+def bon_per_prompt(
+    select: np.ndarray,
+    gold: np.ndarray,
+    prompt_ids: Sequence[Hashable] | np.ndarray,
+    ns: Sequence[int] | np.ndarray,
+) -> BonPerPrompt:
+    """Exact E[proxy] and E[gold] of the BoN(n) pick for every prompt (rows in order of first appearance).
+
+    Same inputs and checks as ``bon_curve``; no averaging over prompts and no bootstrap, so it can run
+    on one shard of prompts at a time (memory: that shard's samples plus (P, K) results).
+    """
+    s = np.asarray(select, dtype=float)
+    g = np.asarray(gold, dtype=float)
+    ids = _as_ids(prompt_ids)
     if s.ndim != 1 or s.shape != g.shape or ids.shape != s.shape or s.size == 0:
         raise InputError(f"select, gold and prompt_ids must be 1-D of one length; got {s.shape}, "
                          f"{g.shape}, {ids.shape}")
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(g))):
         raise InputError("scores contain NaN/inf; drop or fill those samples")
-    if not 0 < ci < 1:
-        raise InputError(f"ci must be in (0, 1), got {ci}")
-    if n_boot < 1:
-        raise InputError(f"n_boot must be >= 1, got {n_boot}")
     ns_arr = _check_ns(ns)
     order, sizes, names = _group_prompts(ids)
     too_small = np.flatnonzero(sizes < ns_arr.max())
@@ -233,18 +267,52 @@ def bon_curve(
             idx = idx if order is None else order[idx]  # -> sample indices
             sel, gld = s[idx], g[idx]
         proxy_pp[members], (gold_pp[members],) = _bon_matrix(sel, [gld], ns_arr)
-    if sizes.size < 10:
-        warn_unreliable(f"bootstrap CIs over only {sizes.size} prompt(s) understate the uncertainty")
-    k = ns_arr.size
-    cis = _bootstrap_ci(np.hstack([proxy_pp, gold_pp]), ci, n_boot, seed)  # same resamples for both
+    return BonPerPrompt(ns_arr, proxy_pp, gold_pp, sizes.astype(np.int64), list(names))
+
+
+def bon_aggregate(per_prompt: BonPerPrompt, *, ci: float = 0.95, n_boot: int = 1000, seed: int = 0) -> BonCurve:
+    """The curve over prompts from per-prompt expectations: means, and percentile-bootstrap CIs over prompts.
+
+    Each prompt weighs the same; the proxy and gold CIs use the same ``n_boot`` resamples (``seed``).
+    """
+    _check_boot(ci, n_boot)
+    n_prompts, k = per_prompt.proxy.shape
+    if n_prompts == 0:
+        raise InputError("no prompts to average over")
+    if n_prompts < 10:
+        warn_unreliable(f"bootstrap CIs over only {n_prompts} prompt(s) understate the uncertainty")
+    cis = _bootstrap_ci(np.hstack([per_prompt.proxy, per_prompt.gold]), ci, n_boot, seed)  # (2K, 2)
     return BonCurve(
-        n=ns_arr,
-        proxy=proxy_pp.mean(axis=0),
-        gold=gold_pp.mean(axis=0),
+        n=per_prompt.n,
+        proxy=per_prompt.proxy.mean(axis=0),
+        gold=per_prompt.gold.mean(axis=0),
         proxy_ci=cis[:k],
         gold_ci=cis[k:],
-        kl_bound=np.asarray(bon_kl_bound(ns_arr), dtype=float),
-        n_prompts=int(sizes.size),
-        samples_per_prompt=int(sizes.min()),
+        kl_bound=np.asarray(bon_kl_bound(per_prompt.n), dtype=float),
+        n_prompts=int(n_prompts),
+        samples_per_prompt=int(per_prompt.samples_per_prompt.min()),
         ci_level=float(ci),
     )
+
+
+def bon_curve(
+    select: np.ndarray,
+    gold: np.ndarray,
+    prompt_ids: Sequence[Hashable] | np.ndarray,
+    ns: Sequence[int] | np.ndarray,
+    *,
+    ci: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> BonCurve:
+    """Best-of-n curve over many prompts: E[proxy] and E[gold] of the BoN(n) pick, averaged over prompts.
+
+    ``select`` (S,) is the selection score (a proxy RM, or an ensemble score from
+    ``overopt.core.ensemble``), ``gold`` (S,) the evaluation score carried along *the selection's*
+    ranking, ``prompt_ids`` (S,) any hashable. Prompts may have different N; every n must be <= the N of
+    every prompt. CIs: percentile bootstrap over prompts (``n_boot`` resamples, ``seed``).
+    ``bon_aggregate(bon_per_prompt(...))``: samples too many for one process go through those two in
+    shards of prompts (``BonPerPrompt.concat``) with the same result.
+    """
+    _check_boot(ci, n_boot)
+    return bon_aggregate(bon_per_prompt(select, gold, prompt_ids, ns), ci=ci, n_boot=n_boot, seed=seed)
