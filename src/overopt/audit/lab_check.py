@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from overopt.errors import InputError
+from overopt.io.files import safe_join
 
 # direction -> the lab's habit column (``overopt.lab.bon_study.RATE_COLUMNS``) that measures it
 DIRECTION_HABITS = {
@@ -171,11 +172,17 @@ def predictive_from_summary(run_dir: str | Path, *, per_prompt: int = 4, seed: i
     from overopt.models.lab_rm import LabRewardModel
 
     run = Path(run_dir)
-    summary = json.loads((run / "summary.json").read_text())
-    base = lab_base(reference_dir=run / summary["reference"]["path"], per_prompt=per_prompt, seed=seed)
-    ref = lab_base(reference_dir=run / summary["reference"]["path"], per_prompt=16, seed=seed + 1)
+    summary = _read_summary(run)
+    # paths in summary.json are data: one leaving the run directory is refused (ConfigError, exit 2)
+    try:
+        ref_dir = safe_join(run, summary["reference"]["path"])
+        paths = {p["name"]: safe_join(run, p["path"]) for p in summary["proxies"]}
+    except (KeyError, TypeError):
+        raise InputError(f"{run / 'summary.json'} lacks reference.path or proxies[].name/path; is it a lab "
+                         "study's summary (overopt lab --out RUN_DIR)?") from None
+    base = lab_base(reference_dir=ref_dir, per_prompt=per_prompt, seed=seed)
+    ref = lab_base(reference_dir=ref_dir, per_prompt=16, seed=seed + 1)
     sd = habit_sd(*_habit_table(ref.prompts, ref.responses))
-    paths = {p["name"]: run / p["path"] for p in summary["proxies"]}
     audits: dict[str, Any] = {}
 
     def audit_of(name: str) -> Any:
@@ -197,6 +204,18 @@ def predictive_from_summary(run_dir: str | Path, *, per_prompt: int = 4, seed: i
             out.append({"curve": f"rl/{curve['name']}", "proxy": reward, "span": g.span,
                         **_check_dict(predictive_check(audit_of(reward), g))})
     return out
+
+
+def _read_summary(run: Path) -> dict[str, Any]:
+    try:
+        summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{run} has no summary.json; run `overopt lab --out {run}` first") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"cannot read {run / 'summary.json'}: {type(exc).__name__}") from None
+    if not isinstance(summary, dict):
+        raise InputError(f"{run / 'summary.json'} must hold a JSON object")
+    return summary
 
 
 def lab_habit_rates(prompts: list[str], responses: list[str]) -> dict[str, float]:
