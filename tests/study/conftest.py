@@ -90,3 +90,15 @@ def run_kl_high(lab_world, tmp_path_factory):
 @pytest.fixture(scope="session")
 def run_wco(lab_world, tmp_path_factory):
     return _run(lab_world, tmp_path_factory.mktemp("rl"), "wco", kl_coef=0.0, ensemble="wco")
+
+
+@pytest.fixture(scope="session")
+def ray_backend():
+    """One local Ray (2 CPUs, started here) shared by every Ray test of the session: starting Ray and
+    importing torch / TRL in its workers costs more than most of the tests themselves."""
+    pytest.importorskip("ray")
+    from overopt.study.backend import make_backend
+
+    backend = make_backend("ray", num_cpus=2)
+    yield backend
+    backend.close()

@@ -49,14 +49,6 @@ def test_unreachable_ray_address_fails_fast_with_one_line(cli, tmp_path, address
     assert r.code == 2 and "ray-address" in r.err and len(r.err.strip().splitlines()) == 1, r.err
 
 
-@pytest.fixture(scope="module")
-def ray_backend():
-    pytest.importorskip("ray")
-    backend = make_backend("ray", num_cpus=2)
-    yield backend
-    backend.close()
-
-
 @pytest.mark.slow
 def test_same_seed_same_summary_on_local_and_ray(tmp_path, ray_backend, monkeypatch):
     pytest.importorskip("torch")
@@ -65,8 +57,9 @@ def test_same_seed_same_summary_on_local_and_ray(tmp_path, ray_backend, monkeypa
 
     log = tmp_path / "log"
     monkeypatch.setenv(LOG_ENV, str(log))
+    submitted = ray_backend.submitted  # the Ray is shared by the session's Ray tests
     ray_summary = LabStudy(preset_config("tiny"), tmp_path / "ray", backend=ray_backend).run()
-    assert ray_backend.submitted == 14  # 7 proxy trainings + 7 scorings ran as Ray tasks
+    assert ray_backend.submitted - submitted == 14  # 7 proxy trainings + 7 scorings ran as Ray tasks
     monkeypatch.delenv(LOG_ENV)
     local_summary = LabStudy(preset_config("tiny"), tmp_path / "local").run()
     for s in (ray_summary, local_summary):
@@ -82,7 +75,7 @@ def test_same_seed_same_summary_on_local_and_ray(tmp_path, ray_backend, monkeypa
     monkeypatch.setenv(LOG_ENV, str(log))
     before = log.read_text()
     LabStudy(preset_config("tiny"), tmp_path / "ray", backend=ray_backend).run()
-    assert log.read_text() == before and ray_backend.submitted == 14
+    assert log.read_text() == before and ray_backend.submitted - submitted == 14
 
 
 def test_ray_missing_names_the_extra(monkeypatch):

@@ -19,7 +19,7 @@ STAGE = RLStageConfig(kl_coefs=(0.0, 0.1), ensemble_methods=("wco",), ensemble_c
                                                          max_new_tokens=8, eval_samples_per_prompt=2))
 
 
-def _study(out, events=None):
+def _study(out, events=None, backend=None):
     from overopt.lab.presets import preset_config
     from overopt.lab.proxies import TrainConfig
     from overopt.lab.reference import ReferenceConfig
@@ -28,14 +28,16 @@ def _study(out, events=None):
     cfg = preset_config("quick", seed=0, threads=1, reference=ReferenceConfig(steps=20, n_corpus=300, seed=0),
                         n_pairs=(20, 40, 80), heldout_pairs=20, train=TrainConfig(min_steps=5, epochs=1),
                         pair_max_new_tokens=16)
-    study = LabStudy(cfg, out, progress=None if events is None else lambda stage, e: events.append((stage, e)))
+    study = LabStudy(cfg, out, progress=None if events is None else lambda stage, e: events.append((stage, e)),
+                     backend=backend)
     study.reference()
     pool = study.pairs("train")
     return study, pool, study.proxies(pool, study.pairs("heldout"))
 
 
-def _stages(out, events=None):
-    study, pool, proxies = _study(out, events)
+def _stages(out, events=None, backend=None):
+    study, pool, proxies = _study(out, events, backend)
+    study.proxy_points = study.backend.submitted  # proxy trainings, before the RL / DPO points
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rl = run_rl_stage(study, proxies, STAGE)
@@ -52,21 +54,27 @@ def test_stages_give_summary_curves_and_resume(tmp_path):
         assert c["step"] == [0, 1, 2] and len(c["kl"]) == len(c["proxy"]) == len(c["gold"]) == 3
         assert "status" in c["fit"] and "timing" not in c and "lab/n_words" in c["rates"]
     json.dumps({"rl": rl, "dpo": dpo}, allow_nan=False, default=float)  # the lab writes with allow_nan=False
-    assert study.store.done("rl/s-20-kl0/eval/000002") and study.store.done("dpo/sigmoid-beta0.1")
+    # 3 RL + 1 DPO points ran on the study's (local) backend; each evaluation is a row beside its run
+    assert study.backend.submitted - study.proxy_points == 4 and study.store.done("dpo/sigmoid-beta0.1")
+    assert [k.rsplit("/", 1)[1] for k in study.store.keys("rl/s-20-kl0/eval/")] == ["000000", "000001", "000002"]
+    assert study.store.get("rl/s-20-kl0/eval/000002")["overopt/kl"] == rl[0]["kl"][2]
     assert "rl/s-20-kl0/train_seconds" in study.timings
     study.store.close()
     events: list = []
     again, rl2, dpo2 = _stages(tmp_path / "a", events)  # every run is a stored point: resumed, not retrained
     assert rl2 == rl and dpo2 == dpo
     assert ("RL s-20-kl0", "resumed") in events and ("DPO sigmoid-beta0.1", "resumed") in events
-    assert not any(e == "done" for _, e in events)
+    assert not any(e == "done" for _, e in events) and again.backend.submitted == 0
     again.store.close()
 
 
-def test_same_seed_same_records(tmp_path):
+@pytest.mark.slow
+def test_same_seed_same_records_in_process_and_on_ray(tmp_path, ray_backend):
     a = _stages(tmp_path / "a")
-    b = _stages(tmp_path / "b")
+    before = ray_backend.submitted
+    b = _stages(tmp_path / "b", backend=ray_backend)  # lab RMs travel as bytes, the gold by name
     assert a[1] == b[1] and a[2] == b[2]
+    assert ray_backend.submitted - b[0].proxy_points == 4 and b[0].proxy_points > before
     a[0].store.close()
     b[0].store.close()
 

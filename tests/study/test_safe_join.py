@@ -53,3 +53,18 @@ def test_lab_run_refuses_a_summary_pointing_outside(tmp_path):
         run.reference_path  # noqa: B018
     with pytest.raises(InputError, match="output directory"):
         run.proxy("s-250")
+
+
+@pytest.mark.parametrize("bad", ["reference", "proxy"])
+def test_lab_rl_stage_refuses_stored_paths_outside(tmp_path, bad):
+    from overopt.lab.presets import preset_config
+    from overopt.study.lab import LabStudy
+    from overopt.study.lab_rl import run_rl_stage
+
+    study = LabStudy(preset_config("tiny"), tmp_path / "run")
+    study.store.put("reference", {"path": "../../etc" if bad == "reference" else "artifacts/reference"})
+    proxies = [{**s, "path": "../../etc" if bad == "proxy" else f"artifacts/{s['name']}"}
+               for s in study.proxy_specs()]
+    with pytest.raises(ConfigError, match="output directory"):  # before any model is loaded or trained
+        run_rl_stage(study, proxies)
+    study.store.close()

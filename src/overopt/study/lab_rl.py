@@ -1,8 +1,9 @@
 """RL and DPO stages of the lab study (``overopt lab``): KL-coefficient sweep, ensemble run, DPO beta sweep.
 
-Each run is one resumable point ``rl/<name>`` / ``dpo/<name>`` of the lab's run store (plus one
-point per evaluation, ``rl/<name>/eval/<step>``), so an interrupted study resumes at the first
-unfinished run. Every curve carries ``kl, proxy, gold`` lists (KL per sequence, nats, k1 on fresh
+Each run is one resumable point ``rl/<name>`` / ``dpo/<name>`` of the lab's run store, run on the
+study's backend (in process, or a Ray task: ``overopt.study.train_points``); its evaluations are
+committed beside it as ``rl/<name>/eval/<step>`` rows when it finishes. An interrupted study
+resumes at the first unfinished run (a run cut off mid-way starts again from step 0). Every curve carries ``kl, proxy, gold`` lists (KL per sequence, nats, k1 on fresh
 held-out samples; gold and proxy relative to nothing — the step-0 point is the reference) and a
 Gao RL-form fit (``overopt.core.laws.fit_law(form="rl")``) with its peak and interval.
 
@@ -18,7 +19,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from overopt.study.curves import run_record, split_timing
+from overopt.io.files import safe_join
+from overopt.study.curves import split_timing
 from overopt.study.dpo import DPORunConfig
 from overopt.study.rl import RLRunConfig
 
@@ -99,7 +101,7 @@ def _lab_inputs(study: Any) -> tuple[str, list[str], list[str]]:
     groups = [[p.text for p in held if p.kind == k] for k in world.KINDS]
     groups = [[g[i] for i in rng.permutation(len(g))] for g in groups]
     held_texts = [g[i] for i in range(max(map(len, groups))) for g in groups if i < len(g)]
-    ref_dir = str(study.out / study.store.get("reference")["path"])
+    ref_dir = str(safe_join(study.out, study.store.get("reference")["path"]))
     return ref_dir, [p.text for p in train], held_texts
 
 
@@ -110,79 +112,99 @@ def _members(study: Any, proxies: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                                          and p["name"] != first]
 
 
+def _run_points(study: Any, points: list[Any]) -> list[dict[str, Any]]:
+    """Run ``points`` on the study's backend (stored ones resumed); their records in order, timings split off."""
+    from overopt.study.backend import run_points
+    from overopt.study.train_points import commit_evaluations
+
+    seed = study.cfg.seed
+    records = run_points(study.store, study.backend, points, progress=study.progress,
+                         finish=lambda p, out: commit_evaluations(study.store, p.key, out, seed))
+    for p in points:
+        study.timings[p.key] = float(study.store.seconds(p.key) or 0.0)
+    return [split_timing(records[p.key], p.key, study.timings) for p in points]
+
+
+def _sources(study: Any, ref_dir: str, members: list[dict[str, Any]]) -> tuple[Any, list[Any]]:
+    """The reference and the members' RMs as the backend's points take them (files by value on Ray)."""
+    from overopt.study.train_points import model_source
+
+    by_value = study.backend.name != "local"
+    policy = study.backend.put(model_source(ref_dir, by_value=by_value))
+    return policy, [model_source(safe_join(study.out, m["path"]), by_value=by_value) for m in members]
+
+
 def run_rl_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig | None = None) -> list[dict[str, Any]]:
     """RL curves of the lab study: one GRPO run per KL coefficient against the ensemble's first
-    member, and one run per ensemble method at ``ensemble_coef``. ``study`` is a ``LabStudy``."""
-    from overopt.lab.gold import GoldReward
-    from overopt.models.hf import HFPolicy
-    from overopt.models.lab_rm import LabRewardModel
-    from overopt.study.rl import run_rl
+    member, and one run per ensemble method at ``ensemble_coef``. ``study`` is a ``LabStudy``; each
+    run is one point on ``study.backend`` (a Ray task on the ray backend)."""
+    from overopt.study.backend import Point
+    from overopt.study.train_points import ModelSource, RunJob, rl_point
 
     cfg = cfg or getattr(study.cfg, "rl", None) or rl_stage_config(study.cfg.preset)
     if not cfg.enabled:
         return []
     ref_dir, train, held = _lab_inputs(study)
     members = _members(study, proxies)
-    rms = [LabRewardModel.from_pretrained(study.out / m["path"]) for m in members]
-    runs: list[tuple[str, RLRunConfig, list[Any], dict[str, Any]]] = []
+    runs: list[tuple[str, RLRunConfig, bool, dict[str, Any]]] = []
     for coef in cfg.kl_coefs:
         runs.append((f"{members[0]['name']}-kl{coef:g}", cfg.run.model_copy(update={"kl_coef": coef, "seed": study.cfg.seed}),
-                     rms[:1], {"reward": members[0]["name"], "kl_coef": coef, "ensemble": None}))
+                     False, {"reward": members[0]["name"], "kl_coef": coef, "ensemble": None}))
     for method in cfg.ensemble_methods:
         runs.append((f"ensemble-{method}-kl{cfg.ensemble_coef:g}",
                      cfg.run.model_copy(update={"kl_coef": cfg.ensemble_coef, "ensemble": method, "seed": study.cfg.seed}),
-                     rms, {"reward": [m["name"] for m in members], "kl_coef": cfg.ensemble_coef, "ensemble": method}))
-    reference = HFPolicy.from_pretrained(ref_dir)
-    out = []
-    for name, run_cfg, rewards, extra in runs:
-        def build(name: str = name, run_cfg: RLRunConfig = run_cfg, rewards: list[Any] = rewards,
-                  extra: dict[str, Any] = extra) -> dict[str, Any]:
-            scales = [(m["score_mean_ref"], m["score_std_ref"]) for m in members] if len(rewards) > 1 else None
-            res = run_rl(run_cfg, policy_path=ref_dir, train_prompts=train, rewards=rewards, reference=reference,
-                         eval_prompts=held, gold=GoldReward(), habits=lab_habits, store=study.store,
-                         key=f"rl/{name}", eval_proxy=rms[0], detectors=False, threads=study.cfg.threads,
-                         member_scales=scales)
-            return run_record(name, res, {**extra, "algo": run_cfg.algo, "eval_proxy": members[0]["name"]},
-                               study.cfg.seed)
-
-        out.append(split_timing(study._stage(f"rl/{name}", build, f"RL {name}"), f"rl/{name}", study.timings))
-    return out
+                     True, {"reward": [m["name"] for m in members], "kl_coef": cfg.ensemble_coef, "ensemble": method}))
+    todo = any(not study.store.done(f"rl/{name}") for name, *_ in runs)
+    policy, rms = _sources(study, ref_dir, members) if todo else (None, [])
+    one, all_ = (study.backend.put(rms[:1]), study.backend.put(rms)) if todo else (None, None)
+    scales = [(m["score_mean_ref"], m["score_std_ref"]) for m in members]
+    points = []
+    for name, run_cfg, ensemble, extra in runs:
+        job = RunJob(name=name, seed=study.cfg.seed, eval_prompts=held, train_prompts=train,
+                     extra={**extra, "algo": run_cfg.algo, "eval_proxy": members[0]["name"]}, habits=lab_habits,
+                     detectors=False, threads=study.cfg.threads, member_scales=scales if ensemble else None,
+                     eval_proxy=0)
+        args = (run_cfg, policy, all_ if ensemble else one, ModelSource(spec="lab:gold"), job) if todo else ()
+        points.append(Point(f"rl/{name}", rl_point, args, num_cpus=study.cfg.threads, label=f"RL {name}"))
+    return _run_points(study, points)
 
 
 def run_dpo_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig | None = None,
                   pool: Any = None) -> list[dict[str, Any]]:
     """DPO curves: one run per beta on pairs from the reference labelled by the ensemble's first
-    member (``dpo_labels="proxy"``) or by the lab's labelers (``"labelers"``: the training pool)."""
-    from overopt.lab.gold import GoldReward
-    from overopt.models.hf import HFPolicy
-    from overopt.models.lab_rm import LabRewardModel
-    from overopt.study.dpo import pairs_from_labels, proxy_pairs, run_dpo
+    member (``dpo_labels="proxy"``) or by the lab's labelers (``"labelers"``: the training pool).
+    Each run is one point on ``study.backend``; the pairs are sampled here, once, when a run is left."""
+    from overopt.study.backend import Point
+    from overopt.study.dpo import pairs_from_labels, proxy_pairs
+    from overopt.study.train_points import ModelSource, RunJob, dpo_point
 
     cfg = cfg or getattr(study.cfg, "rl", None) or rl_stage_config(study.cfg.preset)
     if not cfg.enabled or not cfg.dpo_betas:
         return []
     ref_dir, train, held = _lab_inputs(study)
     member = _members(study, proxies)[0]
-    rm = LabRewardModel.from_pretrained(study.out / member["path"])
-    reference = HFPolicy.from_pretrained(ref_dir)
-    if cfg.dpo_labels == "labelers":
-        if pool is None:
-            pool = study.pairs("train")
-        pairs = pairs_from_labels(pool.prompts, pool.a, pool.b, pool.label)
-    else:
-        pairs = proxy_pairs(reference, train, rm, pairs_per_prompt=cfg.dpo_pairs_per_prompt,
-                            max_new_tokens=cfg.dpo.max_new_tokens, seed=study.cfg.seed * 1000 + 7)
-    out = []
-    for beta in cfg.dpo_betas:
-        name = f"{cfg.dpo_loss}-beta{beta:g}"
+    names = [f"{cfg.dpo_loss}-beta{beta:g}" for beta in cfg.dpo_betas]
+    todo = any(not study.store.done(f"dpo/{name}") for name in names)
+    pairs: list[dict[str, str]] = []
+    if todo:
+        if cfg.dpo_labels == "labelers":
+            pool = pool if pool is not None else study.pairs("train")
+            pairs = pairs_from_labels(pool.prompts, pool.a, pool.b, pool.label)
+        else:
+            from overopt.models.hf import HFPolicy
+            from overopt.models.lab_rm import LabRewardModel
+
+            rm = LabRewardModel.from_pretrained(safe_join(study.out, member["path"]))
+            pairs = proxy_pairs(HFPolicy.from_pretrained(ref_dir), train, rm, pairs_per_prompt=cfg.dpo_pairs_per_prompt,
+                                max_new_tokens=cfg.dpo.max_new_tokens, seed=study.cfg.seed * 1000 + 7)
+    policy, rms = _sources(study, ref_dir, [member]) if todo else (None, [])
+    shared = (study.backend.put(rms), study.backend.put(pairs)) if todo else (None, None)
+    points = []
+    for beta, name in zip(cfg.dpo_betas, names, strict=True):
         run_cfg = cfg.dpo.model_copy(update={"beta": beta, "loss": cfg.dpo_loss, "seed": study.cfg.seed})
-
-        def build(name: str = name, run_cfg: DPORunConfig = run_cfg) -> dict[str, Any]:
-            res = run_dpo(run_cfg, policy_path=ref_dir, pairs=pairs, reference=reference, eval_prompts=held,
-                          proxy=rm, gold=GoldReward(), habits=lab_habits, store=study.store, key=f"dpo/{name}",
-                          detectors=False, threads=study.cfg.threads)
-            return run_record(name, res, {"beta": run_cfg.beta, "loss": cfg.dpo_loss, "labels": cfg.dpo_labels,
-                                           "label_rm": member["name"], "n_pairs": len(pairs)}, study.cfg.seed)
-
-        out.append(split_timing(study._stage(f"dpo/{name}", build, f"DPO {name}"), f"dpo/{name}", study.timings))
-    return out
+        job = RunJob(name=name, seed=study.cfg.seed, eval_prompts=held, habits=lab_habits, detectors=False,
+                     threads=study.cfg.threads, extra={"beta": beta, "loss": cfg.dpo_loss, "labels": cfg.dpo_labels,
+                                                       "label_rm": member["name"], "n_pairs": len(pairs)})
+        args = (run_cfg, policy, shared[0], ModelSource(spec="lab:gold"), shared[1], job) if todo else ()
+        points.append(Point(f"dpo/{name}", dpo_point, args, num_cpus=study.cfg.threads, label=f"DPO {name}"))
+    return _run_points(study, points)
