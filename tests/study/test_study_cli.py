@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import platform
+import warnings
+from importlib import metadata
 
 import pytest
 
@@ -32,12 +35,14 @@ def models(tmp_path_factory):
     return root
 
 
+RUN = "{steps: 2, eval_every: 1, eval_prompts: 3, batch_prompts: 2, num_generations: 2, max_new_tokens: 4, " \
+      "eval_samples_per_prompt: 2}"
+
+
 def _yaml(models, **over) -> str:
-    run = "{steps: 2, eval_every: 1, eval_prompts: 3, batch_prompts: 2, num_generations: 2, max_new_tokens: 4, " \
-          "eval_samples_per_prompt: 2}"
     dpo = "{steps: 2, eval_every: 1, eval_prompts: 3, batch_size: 2, max_new_tokens: 4, eval_samples_per_prompt: 2}"
     fields = {"policy": "policy", "proxy": "proxy", "gold": "heldout", "prompts": "prompts.txt", "threads": 1,
-              "rl": f"{{kl_coefs: [0.0, 0.1], run: {run}}}", "dpo": f"{{betas: [0.1], pairs_per_prompt: 1, run: {dpo}}}"}
+              "rl": f"{{kl_coefs: [0.0, 0.1], run: {RUN}}}", "dpo": f"{{betas: [0.1], pairs_per_prompt: 1, run: {dpo}}}"}
     fields.update(over)
     return "\n".join(f"{k}: {v}" for k, v in fields.items()) + "\n"
 
@@ -50,6 +55,8 @@ def test_study_runs_writes_summary_and_resumes(cli, models, tmp_path):
     assert r.code == 0, r.err
     s = r.json()
     assert s["schema_version"] == 1 and s["n_heldout_prompts"] == 3
+    assert s["versions"]["trl"] == metadata.version("trl") and s["versions"]["python"] == platform.python_version()
+    assert set(s["versions"]) == {"overopt", "python", "torch", "transformers", "trl", "numpy"}
     assert [c["name"] for c in s["rl"]] == ["grpo-kl0", "grpo-kl0.1"] and [c["name"] for c in s["dpo"]] == ["sigmoid-beta0.1"]
     for c in s["rl"] + s["dpo"]:
         assert c["step"] == [0, 1, 2] and len(c["kl"]) == len(c["proxy"]) == len(c["gold"]) == 3
@@ -83,3 +90,39 @@ def test_bad_config_values_exit_2(cli, models, tmp_path):
     prompts_bad.write_text(_yaml(models, prompts="no-such-prompts.txt"))
     r = cli("study", prompts_bad, "--out", tmp_path / "z")
     assert r.code == 2 and "no prompts file" in r.err
+
+
+@pytest.mark.slow
+def test_same_seed_same_summary_on_local_and_ray(models, tmp_path, ray_backend):
+    """Every RL / DPO run is a Ray task (models shipped as bytes, evaluations committed by the driver);
+    the summary equals the in-process one, and a rerun on Ray submits nothing."""
+    from overopt.study.backend import LocalBackend
+    from overopt.study.config import load_config
+    from overopt.study.runner import run_study_config
+    from overopt.study.store import RunStore
+
+    path = models / "ray.yaml"  # an ensemble of two proxies: member scales and the combination travel too
+    path.write_text(_yaml(models, proxy="[proxy, proxy2]", ensemble="wco", rl=f"{{kl_coefs: [0.1], run: {RUN}}}"))
+    cfg, local, before = load_config(path), LocalBackend(), ray_backend.submitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_ray = run_study_config(cfg, tmp_path / "ray", backend=ray_backend)
+        in_process = run_study_config(cfg, tmp_path / "local", backend=local)
+    assert ray_backend.submitted - before == 2 == local.submitted  # 1 RL + 1 DPO point each
+    for s in (on_ray, in_process):
+        s.pop("timings")
+    assert json.dumps(on_ray, sort_keys=True) == json.dumps(in_process, sort_keys=True)
+    assert on_ray["rl"][0]["config"]["ensemble"] == "wco" and on_ray["dpo"][0]["n_pairs"] > 0
+    with RunStore(tmp_path / "ray", config=cfg.model_dump(mode="json")) as store:
+        assert len(store.keys("rl/grpo-kl0.1/eval/")) == len(store.keys("dpo/sigmoid-beta0.1/eval/")) == 3
+    again = run_study_config(cfg, tmp_path / "ray", backend=ray_backend)
+    assert ray_backend.submitted - before == 2 and again["rl"] == on_ray["rl"] and again["dpo"] == on_ray["dpo"]
+
+
+@pytest.mark.parametrize("args", [("--backend", "slurm"), ("--ray-address", "auto")])
+def test_bad_backend_choices_exit_2(cli, models, tmp_path, args):
+    cfg = models / "study.yaml"
+    cfg.write_text(_yaml(models))
+    r = cli("study", cfg, "--out", tmp_path / "b", *args)
+    assert r.code == 2 and "backend" in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    assert not (tmp_path / "b").exists()  # refused before the run store is created
