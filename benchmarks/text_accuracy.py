@@ -4,6 +4,7 @@ file under ``tests/data/text_*.jsonl`` (rows with ``prompt``, ``response``, ``re
     python benchmarks/text_accuracy.py                 # every file, then all of them pooled
     python benchmarks/text_accuracy.py --kinds         # also sycophancy accuracy per prompt ``kind``
     python benchmarks/text_accuracy.py --errors heldout4   # print the misclassified rows of matching files
+    python benchmarks/text_accuracy.py --skip heldout4    # leave a file out (e.g. while tuning)
     python benchmarks/text_accuracy.py --json
 
 Precision = TP / predicted, recall = TP / labelled, ``n`` = labelled rows of the class. The sycophancy
@@ -65,8 +66,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--kinds", action="store_true")
     ap.add_argument("--errors", default=None, help="substring of the file names whose errors to print")
+    ap.add_argument("--skip", action="append", default=[], help="leave out files whose name contains this")
     args = ap.parse_args()
-    files = sorted(DATA.glob("text_*.jsonl"))
+    files = [f for f in sorted(DATA.glob("text_*.jsonl")) if not any(s in f.stem for s in args.skip)]
     loaded = {f.stem: [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
               for f in files}
     loaded["ALL"] = [r for rows in loaded.values() for r in rows]
