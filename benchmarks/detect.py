@@ -4,6 +4,7 @@ per phrase) on every response, plus the same length/repetition/compression metri
 
     python benchmarks/detect.py            # ~2 MB corpus from the labelled dev set
     python benchmarks/detect.py --mb 5
+    python benchmarks/detect.py --workers 0   # also: wall-clock MB/s on every core vs one (detect_stream)
 
 Times are CPU seconds of this process (``time.process_time``), so a busy machine does not skew them.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from overopt.text.detect import detect
 from overopt.text.normalize import fold
+from overopt.text.parallel import detect_stream, resolve_workers
 from overopt.text.phrases import LEXICONS, builtin_scanner, load_lexicon, scan
 from overopt.text.rare import rare_token_runs
 from overopt.text.refusal import classify_refusal
@@ -93,10 +95,26 @@ def timed(fn, items) -> float:
     return time.process_time() - t0
 
 
+def wall_scaling(data: list[tuple[str, str]], mb: float, workers: int) -> None:
+    """Wall-clock MB/s of ``detect_stream`` on 1 and on ``workers`` processes (same data, same run)."""
+    walls = {}
+    for n in (1, resolve_workers(workers)):
+        t0 = time.perf_counter()
+        for _ in detect_stream(((r, p) for p, r in data), workers=n):
+            pass
+        walls[n] = time.perf_counter() - t0
+    n = max(walls)
+    one, many = walls[1], walls[n]
+    print(f"detect_stream wall clock: 1 process {mb / one:.1f} MB/s, {n} processes {mb / many:.1f} MB/s "
+          f"-> {one / many:.1f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=2.0, help="corpus size in MB of response text")
     ap.add_argument("--naive-mb", type=float, default=0.2, help="corpus size for the (slow) naive loop")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="also time detect_stream on this many processes (0 = all cores), wall clock vs 1")
     args = ap.parse_args()
     data = corpus(args.mb)
     mb = sum(len(r.encode()) for _, r in data) / 1e6
@@ -112,6 +130,8 @@ def main() -> None:
     long_s, long_floor_s = timed(lambda p, r: detect(r, p), long), timed(floor_suite, long)
     print(f"full suite, long responses (mean {long_mb * 1e6 / len(long):.0f} bytes): "
           f"{long_mb / long_s:7.1f} MB/s; floor {long_mb / long_floor_s:.1f} MB/s -> {long_s / long_floor_s:.1f}x")
+    if args.workers != 1:
+        wall_scaling(long, long_mb, args.workers)
     folded = [(p, r, fold(r)) for p, r in data]
     parts = {
         "fold": lambda p, r, f: fold(r),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+DEVSET = Path(__file__).parents[1] / "data" / "text_devset.jsonl"
 
 DETECT_KEYS = {"refusal", "sycophancy", "stock_phrases", "hedges", "apologies", "n_words", "rep_2",
                "distinct_2", "compression_ratio", "rare_token_runs"}
@@ -57,3 +60,25 @@ def test_detect_prints_rows_to_stdout_and_rejects_missing_file(cli, tmp_path):
     empty.write_text("\n", encoding="utf-8")
     r = cli("detect", empty, "--json")
     assert r.code == 2 and "no rows" in r.err
+
+
+def test_detect_on_two_workers_writes_the_same_rows_in_the_same_order(cli, tmp_path):
+    """--workers 2 (real processes, chunks in flight) = --workers 1, bad lines kept in place."""
+    dev = [json.loads(line) for line in open(DEVSET, encoding="utf-8")]
+    lines = []
+    for i, row in enumerate(dev * 3):  # ~390 rows: more than one 256-row chunk per worker
+        lines.append(json.dumps({"id": i, "prompt": row["prompt"], "response": row["response"]}).encode())
+        if i % 97 == 0:
+            lines.append(b"{broken")
+    src = tmp_path / "in.jsonl"
+    _write(src, lines)
+    outs = {}
+    for workers in ("1", "2"):
+        outs[workers] = tmp_path / f"out{workers}.jsonl"
+        r = cli("detect", src, "-o", outs[workers], "--workers", workers, "--json")
+        assert r.code == 0, r.err
+        assert r.json()["n_errors"] == sum(1 for line in lines if line == b"{broken")
+    one, two = outs["1"].read_text(encoding="utf-8"), outs["2"].read_text(encoding="utf-8")
+    assert one == two and len(one.splitlines()) == len(lines)
+    r = cli("detect", src, "--workers", "-1")
+    assert r.code == 2 and "--workers" in r.err and "Traceback" not in r.err

@@ -2,17 +2,21 @@
 
     overopt detect outputs.jsonl -o flagged.jsonl
     overopt detect outputs.jsonl --json            # aggregate rates with 95 % intervals
+    overopt detect outputs.jsonl --workers 0 -o flagged.jsonl   # every core; same output
 
 Each input line is a JSON object with ``response`` (and ``prompt`` when known). Each output row keeps
 all of its fields and gains ``overopt`` (the dict of :func:`overopt.text.detect.detect`). A line that
 is not valid JSON / UTF-8, or has no string ``response``, becomes a row with an ``overopt_error``
-field (and its line number); the good rows are still processed.
+field (and its line number); the good rows are still processed. Rows stream through the detectors
+in chunks (:mod:`overopt.text.parallel`, ``--workers`` processes) and are written as they finish; a
+judge gets one batch of up to 256 rows per call. The aggregate keeps each row's result until the end.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import deque
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -107,39 +111,67 @@ def detect_command(
     judge_endpoint: Annotated[str | None, typer.Option(
         help="OpenAI-compatible base URL (e.g. http://localhost:8000/v1) to label refusal and sycophancy.")] = None,
     judge_model: Annotated[str, typer.Option(help="Model name sent to --judge-endpoint.")] = "judge",
+    workers: Annotated[int, typer.Option(
+        help="Processes running the detectors (0 = all cores); output order and values do not change.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print aggregate rates as one JSON object.")] = False,
 ) -> None:
     """Flag refusals, sycophancy, stock phrases, hedges, apologies, repetition and rare-token runs."""
-    from overopt.text.detect import aggregate, detect
+    from overopt.text.detect import aggregate
+    from overopt.text.parallel import detect_stream, resolve_workers
     from overopt.text.rare import RareTable
 
     if not input.is_file():
         raise InputError(f"{input} does not exist or is not a file; pass a JSONL file of responses")
+    resolve_workers(workers)  # a bad --workers fails before any work
     table = RareTable.load(rare_table, max_freq) if rare_table is not None else None
     judge = _make_judge(judge_refusal, judge_sycophancy, judge_endpoint, judge_model)
-    results, responses, n_err, n_lines = [], [], 0, 0
+    results, responses, counts = [], [], {"lines": 0, "errors": 0}
     sink = output.open("w", encoding="utf-8") if output is not None else None
     to_stdout = sink is None and not json_out
-    try:
+    pending: deque[tuple[int, dict, str | None]] = deque()  # rows read, in order, not yet written
+
+    def pairs():
         for line_no, row, error in read_rows(input, response_field, prompt_field):
-            n_lines += 1
+            counts["lines"] += 1
+            counts["errors"] += error is not None
+            pending.append((line_no, row, error))
             if error is None:
-                res = detect(row[response_field], row.get(prompt_field), rare_table=table)
-                if judge is not None:  # the judge's labels replace the heuristic ones
-                    args = ([row.get(prompt_field)], [row[response_field]])
-                    res["refusal"], res["sycophancy"] = judge.refusal(*args)[0], judge.sycophancy(*args)[0]
+                yield row[response_field], row.get(prompt_field)
+
+    batch: list[tuple[dict, dict | None]] = []  # (row, result) waiting for the judge and the writer
+
+    def flush() -> None:
+        scored = [(row, res) for row, res in batch if res is not None]
+        if judge is not None and scored:  # the judge's labels replace the heuristic ones, one batch per call
+            args = ([row.get(prompt_field) for row, _ in scored], [row[response_field] for row, _ in scored])
+            for (_, res), ref, syc in zip(scored, judge.refusal(*args), judge.sycophancy(*args), strict=True):
+                res["refusal"], res["sycophancy"] = ref, syc
+        for row, res in batch:
+            if res is not None:
                 results.append(res)
                 responses.append(row[response_field])
-                out_row = {**row, "overopt": res}
-            else:
-                n_err += 1
-                out_row = {**row, "overopt_line": line_no, "overopt_error": error}
             if sink is not None or to_stdout:
-                line = json.dumps(to_jsonable(out_row), ensure_ascii=False)
+                line = json.dumps(to_jsonable(row if res is None else {**row, "overopt": res}), ensure_ascii=False)
                 (sink.write(line + "\n") if sink is not None else sys.stdout.write(line + "\n"))
+        batch.clear()
+
+    def take_errors() -> None:  # bad rows that come before the next good one keep their place
+        while pending and pending[0][2] is not None:
+            line_no, row, error = pending.popleft()
+            batch.append(({**row, "overopt_line": line_no, "overopt_error": error}, None))
+
+    try:
+        for res in detect_stream(pairs(), workers=workers, rare_table=table):
+            take_errors()
+            batch.append((pending.popleft()[1], res))
+            if len(batch) >= 256:
+                flush()
+        take_errors()
+        flush()
     finally:
         if sink is not None:
             sink.close()
+    n_lines, n_err = counts["lines"], counts["errors"]
     if n_lines == 0:
         raise InputError(f"{input} has no rows; it needs one JSON object per line with '{response_field}'")
     agg = aggregate(results, responses)
