@@ -14,7 +14,7 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "detect_many": "overopt.text.detect",
+    "detect_many": "overopt.text.detect", "detect_stream": "overopt.text.parallel",
     "aggregate": "overopt.text.detect", "aggregate_rates": "overopt.text.detect",
     "classify_refusal": "overopt.text.refusal", "explain_refusal": "overopt.text.refusal",
     "classify_sycophancy": "overopt.text.sycophancy", "explain_sycophancy": "overopt.text.sycophancy",
