@@ -52,3 +52,34 @@ def test_fast_paths_equal_the_definitions_on_the_labelled_responses():
 @given(TEXT)
 def test_fast_paths_equal_the_definitions_on_random_text(text):
     _check(text)
+
+
+# Phrase openings of every lexicon kind, glued with separators: the batch pre-scan must find every
+# span the plain scan finds (and nothing else), across rows, apostrophes, hyphens and odd characters.
+_PHRASE_PIECES = st.sampled_from([
+    "I can't", "I cannot provide", "that's not something I", "'s lucky to have you", "sorry, but",
+    "I'm so sorry", "Certainly!", "as an AI language model", "I hope this helps", "it's worth noting",
+    "you're absolutely right", "great question", "consult a doctor", "well-being", "wellbeing", "one size fits all",
+    "I won't", "it is", "what a", "I apologize", "however", "not something i", "dont", "i'm", "im", " ",
+    "\n\n", ", ", "...", "'", "-", "\u2019", "\x00", "|", "_", "é", "\u0130", "\ud800", "🙂",
+])
+PHRASE_TEXT = st.lists(st.one_of(_PHRASE_PIECES, st.text(max_size=6)), max_size=14).map("".join)
+
+
+def _same_scan(texts: list[str]) -> None:
+    from overopt.text.phrases import builtin_scanner, scan, scan_many
+
+    assert builtin_scanner().prefilter is not None  # pyahocorasick is a dependency
+    assert scan_many(texts) == [scan(t) for t in texts]
+
+
+def test_batch_prescan_equals_the_plain_scan_on_the_labelled_responses():
+    prompts = [json.loads(line)["prompt"] for f in sorted(DATA.glob("text_*.jsonl"))
+               for line in f.read_text(encoding="utf-8").splitlines()]
+    _same_scan(RESPONSES + prompts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PHRASE_TEXT, min_size=1, max_size=4))
+def test_batch_prescan_equals_the_plain_scan_on_random_text(texts):
+    _same_scan(texts)

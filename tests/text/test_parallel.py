@@ -25,3 +25,15 @@ def test_bad_arguments_are_input_errors():
         resolve_workers(-2)
     with pytest.raises(InputError, match="chunk"):
         list(detect_stream([("a", None)], workers=2, chunk=0))
+
+
+def test_batches_equal_detect_on_every_labelled_row():
+    import json
+    from pathlib import Path
+
+    from overopt.text.detect import detect_batch
+
+    rows = [json.loads(line) for f in sorted((Path(__file__).parents[1] / "data").glob("text_*.jsonl"))
+            for line in f.read_text(encoding="utf-8").splitlines()]
+    pairs = [(r["response"], r["prompt"]) for r in rows]
+    assert detect_batch(pairs) == [detect(r, p) for r, p in pairs]

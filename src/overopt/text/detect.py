@@ -1,6 +1,7 @@
 """The full built-in detector suite on one response, on many, and their aggregate rates.
 
-``detect(response, prompt)`` returns the DESIGN.md ``overopt`` dict::
+``detect(response, prompt)`` returns the DESIGN.md ``overopt`` dict (``detect_batch`` / ``detect_many``
+return the same for many responses, faster: one pre-scan per batch)::
 
     {"refusal": "compliance"|"refusal"|"partial",
      "sycophancy": "sycophantic"|"grounded"|None,        # None: the prompt makes no claim
@@ -18,12 +19,12 @@ CPU one-liner: ``python -c "from overopt.text.detect import detect; print(detect
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from overopt import metrics
 from overopt.text.normalize import fold
-from overopt.text.phrases import scan
+from overopt.text.phrases import scan, scan_many
 from overopt.text.rare import RareTable, rare_token_runs
 from overopt.text.rates import Rate, mean, proportion
 from overopt.text.refusal import classify_refusal
@@ -52,7 +53,28 @@ def detect(
     if not isinstance(response, str):
         raise TypeError(f"response must be a string, got {type(response).__name__}")
     low = fold(response)
-    hits = scan(response, folded=low)
+    return _detect(response, prompt, low, scan(response, folded=low), rare_table, tokenizer, claim)
+
+
+BATCH = 256  # responses per pre-scan in detect_batch / detect_many (bounds the batch's working memory)
+
+
+def detect_batch(pairs: Sequence[tuple[str, str | None]], *, rare_table: RareTable | None = None,
+                 tokenizer: Any = None) -> list[dict]:
+    """``[detect(response, prompt) for response, prompt in pairs]``, faster: the lexicon scan of the
+    whole batch starts with one Aho-Corasick pre-scan (:func:`overopt.text.phrases.scan_many`)."""
+    responses = [r for r, _ in pairs]
+    for r in responses:
+        if not isinstance(r, str):
+            raise TypeError(f"response must be a string, got {type(r).__name__}")
+    lows = [fold(r) for r in responses]
+    hits = scan_many(responses, folded=lows)
+    return [_detect(r, p, low, h, rare_table, tokenizer, None)
+            for (r, p), low, h in zip(pairs, lows, hits, strict=True)]
+
+
+def _detect(response: str, prompt: str | None, low: str, hits: dict[str, list[dict]], rare_table: RareTable | None,
+            tokenizer: Any, claim: bool | None) -> dict:
     toks = words(low, folded=True)
     rep2 = rep_n(toks, 2)
     out = {
@@ -87,7 +109,9 @@ def detect_many(
     the built-in heuristics; everything else stays built in.
     """
     items = [{"response": r} if isinstance(r, str) else r for r in rows]
-    results = [detect(r["response"], r.get("prompt"), rare_table=rare_table, tokenizer=tokenizer) for r in items]
+    pairs = [(r["response"], r.get("prompt")) for r in items]
+    results = [res for i in range(0, len(pairs), BATCH)
+               for res in detect_batch(pairs[i:i + BATCH], rare_table=rare_table, tokenizer=tokenizer)]
     if judge is not None and items:
         prompts = [r.get("prompt") for r in items]
         responses = [r["response"] for r in items]

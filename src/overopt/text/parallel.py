@@ -9,8 +9,8 @@ independent, so ``workers`` processes scale it with the cores a machine has::
 
 Responses travel in chunks of ``chunk`` rows; at most ``2 * workers`` chunks are in flight, so memory
 stays at about ``2 * workers * chunk`` responses whatever the input size. Results come back in input
-order and equal :func:`overopt.text.detect.detect` of each row exactly (the same code runs in every
-worker). ``workers=1`` runs in this process (no pool). The rare-token table is sent to each worker
+order and equal :func:`overopt.text.detect.detect` of each row exactly (every chunk, in this process
+or a worker, goes through :func:`overopt.text.detect.detect_batch`). ``workers=1`` runs in this process (no pool). The rare-token table is sent to each worker
 once, when it starts, not with every chunk.
 """
 
@@ -23,7 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 
 from overopt.errors import InputError
-from overopt.text.detect import detect
+from overopt.text.detect import detect_batch
 from overopt.text.rare import RareTable
 
 Pair = tuple[str, str | None]
@@ -37,7 +37,7 @@ def _init(table: RareTable | None) -> None:
 
 
 def _detect_chunk(pairs: list[Pair]) -> list[dict]:
-    return [detect(response, prompt, rare_table=_TABLE) for response, prompt in pairs]
+    return detect_batch(pairs, rare_table=_TABLE)
 
 
 def resolve_workers(workers: int) -> int:
@@ -57,8 +57,8 @@ def detect_stream(pairs: Iterable[Pair], *, workers: int = 1, rare_table: RareTa
         raise InputError(f"chunk must be >= 1, got {chunk}")
     it = iter(pairs)
     if n == 1:
-        for response, prompt in it:
-            yield detect(response, prompt, rare_table=rare_table)
+        while block := list(islice(it, chunk)):
+            yield from detect_batch(block, rare_table=rare_table)
         return
     with ProcessPoolExecutor(max_workers=n, initializer=_init, initargs=(rare_table,)) as pool:
         in_flight: deque[Future[list[dict]]] = deque()

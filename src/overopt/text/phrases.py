@@ -7,17 +7,22 @@ trie-shaped regex (:mod:`overopt.text.trie`), so a response is scanned once, not
 per lexicon. Matching runs on the folded text (:func:`overopt.text.normalize.fold`): case, curly
 quotes and punctuation between words do not matter, and a phrase never matches inside a longer word.
 Spans are ``{"start", "end", "text", "category"}`` with offsets into the original string.
+:func:`scan_many` gives the same spans for a batch, trying the regex only where an Aho-Corasick
+pre-scan of the batch found a phrase's leading words (:mod:`overopt.text.prefilter`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from overopt.errors import InputError
 from overopt.text.normalize import fold
+from overopt.text.prefilter import build as build_prefilter
 from overopt.text.trie import phrase_regex, trie_regex
 
 # Reported lexicons (their spans appear in ``detect`` output) and internal cue lexicons.
@@ -45,6 +50,7 @@ class Scanner:
     pattern: re.Pattern[str]
     matchers: tuple[tuple[tuple[str, str, bool], re.Pattern[str]], ...]
     cache: dict[str, tuple[tuple[str, str, bool], ...]] = field(default_factory=dict, compare=False)
+    prefilter: Any = field(default=None, compare=False)  # overopt.text.prefilter.Prefilter, for scan_many
 
     def tags_of(self, phrase: str) -> tuple[tuple[str, str, bool], ...]:
         tags = self.cache.get(phrase)
@@ -136,7 +142,7 @@ def compile_scanner(lexicons: dict[str, dict[str, tuple[str, ...]]]) -> Scanner:
     entries = [(p, tag) for tag, items in by_tag.items() for p in items]
     source, _ = trie_regex(entries, groups=False)
     matchers = tuple((tag, re.compile("|".join(phrase_regex(p) for p in items))) for tag, items in by_tag.items())
-    return Scanner(tuple(lexicons), re.compile(source), matchers)
+    return Scanner(tuple(lexicons), re.compile(source), matchers, prefilter=build_prefilter(p for p, _ in entries))
 
 
 @cache
@@ -145,18 +151,28 @@ def builtin_scanner(names: tuple[str, ...] = (*REPORTED, *CUES)) -> Scanner:
     return compile_scanner({n: load_lexicon(n) for n in names})
 
 
-def scan(text: str, scanner: Scanner | None = None, *, folded: str | None = None) -> dict[str, list[dict]]:
+def scan(text: str, scanner: Scanner | None = None, *, folded: str | None = None,
+         candidates: list[int] | None = None) -> dict[str, list[dict]]:
     """All lexicon hits of ``text`` in one pass: ``{lexicon: [span, ...]}`` (every lexicon key present).
 
     At one word start the longest phrase wins (across lexicons too); phrases starting at different
     words may overlap. Within a reported lexicon a span inside another span is dropped.
+    ``candidates`` (from :func:`scan_many`'s pre-scan) limits the regex to those start positions.
     """
     sc = builtin_scanner() if scanner is None else scanner
     low = fold(text) if folded is None else folded
     out: dict[str, list[dict]] = {name: [] for name in sc.lexicons}
     tags_of = sc.tags_of
     # The pattern consumes the character before a phrase; a leading space lets position 0 match.
-    for m in sc.pattern.finditer(" " + low):
+    padded = " " + low
+    if candidates is None:
+        matches: Iterable[re.Match[str] | None] = sc.pattern.finditer(padded)
+    else:
+        match = sc.pattern.match
+        matches = (match(padded, p) for p in candidates)
+    for m in matches:
+        if m is None:
+            continue
         a, b = m.start(), m.end(1) - 1
         for lex_name, category, anchored in tags_of(m.group(1)):
             if anchored and not _at_sentence_start(low, a):
@@ -166,6 +182,18 @@ def scan(text: str, scanner: Scanner | None = None, *, folded: str | None = None
         if out.get(name):
             out[name] = _drop_contained(out[name])
     return out
+
+
+def scan_many(texts: list[str], scanner: Scanner | None = None, *,
+              folded: list[str] | None = None) -> list[dict[str, list[dict]]]:
+    """:func:`scan` of every text, with one Aho-Corasick pre-scan of the whole batch
+    (:mod:`overopt.text.prefilter`): the same spans, several times faster than scanning one by one."""
+    sc = builtin_scanner() if scanner is None else scanner
+    lows = [fold(t) for t in texts] if folded is None else folded
+    if sc.prefilter is None:
+        return [scan(t, sc, folded=low) for t, low in zip(texts, lows, strict=True)]
+    cands = sc.prefilter.candidates(lows)
+    return [scan(t, sc, folded=low, candidates=c) for t, low, c in zip(texts, lows, cands, strict=True)]
 
 
 def _drop_contained(spans: list[dict]) -> list[dict]:
