@@ -18,6 +18,7 @@ from overopt.lab import world  # noqa: E402
 from overopt.lab.presets import BonConfig, preset_config  # noqa: E402
 from overopt.lab.proxies import TrainConfig  # noqa: E402
 from overopt.lab.reference import ReferenceConfig  # noqa: E402
+from overopt.study.backend import LocalBackend  # noqa: E402
 from overopt.study.lab import LabStudy  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -86,24 +87,42 @@ def test_gao_bon_form_fits_the_gold_curves(quick):
     assert np.median(list(r2.values())) >= 0.95, r2
 
 
-def test_bigger_proxy_and_more_data_peak_higher_and_later(quick):
-    """Peak gold strictly increases over the 3 sizes (at the largest budget) and over the 3 budgets (at the
-    largest size); the n of the peak never decreases."""
-    summary = quick[0]
+def _peaks(summary):
     sizes = [s["name"] for s in summary["config"]["sizes"]]
     budgets = summary["config"]["n_pairs"]
     by_size = [_peak(_curve(summary, f"{s}-{budgets[-1]}")) for s in sizes]
     by_data = [_peak(_curve(summary, f"{sizes[-1]}-{n}")) for n in budgets]
-    for seq in (by_size, by_data):
-        ns, golds = zip(*seq, strict=True)
-        assert np.all(np.diff(golds) > 0), seq
-        assert np.all(np.diff(ns) >= 0), seq
+    return by_size, by_data
+
+
+def test_more_data_peaks_higher(quick):
+    """Peak gold strictly increases over the 3 budgets (at the largest size). Measured over 6 fresh draws of
+    the best-of-n samples with the seed-0 proxies: it held in all 6 (l-250 0.38-0.50, l-1000 0.65-0.76,
+    l-4000 1.23-1.39)."""
+    _, by_data = _peaks(quick[0])
+    golds = [g for _, g in by_data]
+    assert np.all(np.diff(golds) > 0), by_data
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "does not emerge at quick scale: 15 prompts x 256 samples, members end at -0.44, -0.42, +0.41 and "
-    "WCO at -0.26 (seed 0). On the default preset (30 x 1024) it does: WCO -0.07, UWO -0.18 vs the "
-    "members' mean -0.33 (-0.45, -0.09, -0.45; see docs/lab.md)"))
+    "within sampling noise at quick scale (15 prompts x 256 samples; peak gold CI half-width ~0.5): over 6 "
+    "fresh draws of the samples with the seed-0 proxies, m-4000 peaked above l-4000 in 3 (1.233 vs 1.230, "
+    "1.92 vs 1.38, 1.65 vs 1.39) and below in 3; the n of the peak (an argmax over a flat top) fell with "
+    "size or data in 3 of 6 draws. The smallest size always peaked lowest (0.64-0.70)"))
+def test_bigger_proxy_peaks_higher_and_more_data_later(quick):
+    """Peak gold strictly increases over the 3 sizes (at the largest budget); the n of the peak never
+    decreases over sizes or budgets."""
+    by_size, by_data = _peaks(quick[0])
+    assert np.all(np.diff([g for _, g in by_size]) > 0), by_size
+    for seq in (by_size, by_data):
+        assert np.all(np.diff([n for n, _ in seq]) >= 0), seq
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "does not emerge at quick scale: 15 prompts x 256 samples, members end at -0.72, +0.19, +0.26 (mean "
+    "-0.09), WCO at -0.06 and UWO at -0.35 (seed 0). On the default preset (30 x 1024) it did: WCO -0.07, "
+    "UWO -0.18 vs the members' mean -0.33 (-0.45, -0.09, -0.45; docs/lab.md, measured before the samples "
+    "got per-prompt seeds)"))
 def test_wco_and_uwo_end_above_a_single_member(quick):
     """At the largest n, WCO and UWO gold (members z-scored on reference samples) exceed the mean gold of
     the single members."""
@@ -146,11 +165,12 @@ def test_kl_bound_upper_bounds_exact_and_beirami(quick):
         assert np.all(beirami <= bound + 1e-9)
 
 
-def _tiny(seed: int = 0):
+def _tiny(seed: int = 0, shard_prompts: int = 4):
     return preset_config(
         "quick", seed=seed, threads=1, reference=ReferenceConfig(steps=20, n_corpus=300, seed=seed),
         n_pairs=(20, 40, 80), heldout_pairs=20, train=TrainConfig(min_steps=5, epochs=1),
-        bon=BonConfig(n_samples=8, prompts_per_kind=1, n_boot=10, n_sample_prompts=1, max_new_tokens=16),
+        bon=BonConfig(n_samples=8, prompts_per_kind=1, n_boot=10, n_sample_prompts=1, max_new_tokens=16,
+                      shard_prompts=shard_prompts),
         pair_max_new_tokens=16)
 
 
@@ -158,15 +178,44 @@ def _strip_timings(summary):
     return {k: v for k, v in summary.items() if k != "timings"}
 
 
-def test_same_seed_same_summary_and_resume(tmp_path):
-    """Everything in summary.json except ``timings`` is identical across runs with one seed; a rerun in
-    the same directory resumes every stage instead of recomputing."""
+class _Crash(Exception):
+    pass
+
+
+class _DiesAfter(LocalBackend):
+    """A driver that dies once ``limit`` points were committed (run_points commits each before the next)."""
+
+    limit, committed = 0, 0
+
+    def run(self, points):
+        for item in super().run(points):
+            if self.committed == self.limit:
+                raise _Crash
+            self.committed += 1
+            yield item
+
+
+def test_same_seed_same_summary_any_sharding_and_resume(tmp_path, assert_json_close):
+    """Everything in summary.json except ``timings`` is the same across runs with one seed, whether the
+    5 best-of-n prompts run as 2 shards or as 5 shards killed after 2 of them and resumed (the rerun
+    submits only the 3 missing shards): the samples are identical, curves equal to 1e-12 (matrix
+    products over 1 or 4 prompts at a time round differently in the last bit). A rerun in the same
+    directory resumes every stage and gives the identical summary."""
     a = LabStudy(_tiny(), tmp_path / "a").run()
-    b = LabStudy(_tiny(), tmp_path / "b").run()
-    assert json.dumps(_strip_timings(a), sort_keys=True) == json.dumps(_strip_timings(b), sort_keys=True)
+    crashed = LabStudy(_tiny(shard_prompts=1), tmp_path / "b", backend=_DiesAfter())
+    crashed.backend.limit = len(crashed.proxy_specs()) + 2  # every proxy and 2 of the 5 shards are committed
+    with pytest.raises(_Crash):
+        crashed.run()
+    crashed.store.close()
+    backend = LocalBackend()
+    b = LabStudy(_tiny(shard_prompts=1), tmp_path / "b", backend=backend).run()
+    assert backend.submitted == 3
+    assert b["config"]["bon"].pop("shard_prompts") == 1 and a["config"]["bon"].pop("shard_prompts") == 4
+    assert_json_close(_strip_timings(b), _strip_timings(a))
     events = []
     again = LabStudy(_tiny(), tmp_path / "a", progress=lambda stage, ev: events.append(ev)).run()
     assert set(events) == {"start", "resumed"}
+    again["config"]["bon"].pop("shard_prompts")
     assert _strip_timings(again) == _strip_timings(a)
 
 
@@ -215,22 +264,26 @@ def test_cli_json_resumes_the_finished_quick_study(cli, quick):
 
 def test_lab_run_reopens_models_and_reproduces_the_ensemble_curve(quick):
     """LabRun (the API the RL study uses) rebuilds the WCO ensemble from saved RMs + recorded reference
-    statistics; its best-of-n gold equals the stored curve to 1e-9."""
-    import json as _json
-
+    statistics; its best-of-n gold on the samples the shards saved equals the stored curve to 1e-9."""
     from overopt.core.bon import bon_curve
+    from overopt.lab.bon_shard import read_shard_samples
     from overopt.lab.run import LabRun
+    from overopt.study.lab import bon_prompts
 
     summary, out = quick
     run = LabRun(out)
     wco = _curve(summary, "ensemble-wco")
-    data = _json.loads((out / "artifacts" / "bon-samples" / "samples.json").read_text())
-    texts = [data["prompts"][i] for i in data["prompt_index"]]
-    sel = run.ensemble(wco["members"], method="wco").score(texts, data["responses"])
-    curve = bon_curve(sel, np.asarray(data["gold"]), np.asarray(data["prompt_index"]), wco["n"], n_boot=10)
+    shards = sorted((out / "artifacts").glob("bon-shard-*"))
+    assert len(shards) == 4  # 15 prompts in shards of 4 (quick preset)
+    data = [read_shard_samples(d) for d in shards]
+    prompts = bon_prompts(preset_config("quick"))
+    index = np.concatenate([d["prompt_index"] for d in data])
+    texts = [prompts[i].text for i in index]
+    sel = run.ensemble(wco["members"], method="wco").score(texts, [r for d in data for r in d["responses"]])
+    curve = bon_curve(sel, np.concatenate([d["gold"] for d in data]), index, wco["n"], n_boot=10)
     np.testing.assert_allclose(curve.gold - curve.gold[0], wco["gold"], atol=1e-9)
-    assert set(run.prompts("heldout")) >= set(data["prompts"])
-    assert run.policy().sample(data["prompts"][:1], 2, max_new_tokens=4).logprobs.shape == (2,)
+    assert set(run.prompts("heldout")) >= {p.text for p in prompts}
+    assert run.policy().sample([prompts[0].text], 2, max_new_tokens=4).logprobs.shape == (2,)
 
 
 def test_cli_read_only_out_exits_2(cli, unwritable_dir):

@@ -59,23 +59,23 @@ def test_same_seed_same_summary_on_local_and_ray(tmp_path, ray_backend, monkeypa
     monkeypatch.setenv(LOG_ENV, str(log))
     submitted = ray_backend.submitted  # the Ray is shared by the session's Ray tests
     ray_summary = LabStudy(preset_config("tiny"), tmp_path / "ray", backend=ray_backend).run()
-    assert ray_backend.submitted - submitted == 14  # 7 proxy trainings + 7 scorings ran as Ray tasks
+    assert ray_backend.submitted - submitted == 10  # 7 proxy trainings + 3 best-of-n shards ran as Ray tasks
     monkeypatch.delenv(LOG_ENV)
     local_summary = LabStudy(preset_config("tiny"), tmp_path / "local").run()
     for s in (ray_summary, local_summary):
         s.pop("timings")
     assert json.dumps(ray_summary, sort_keys=True) == json.dumps(local_summary, sort_keys=True)
-    # every proxy training and scoring point went through Ray and was committed once
+    # every proxy training and best-of-n shard went through Ray and was committed once
     commits = [line.split()[1] for line in log.read_text().splitlines() if line.startswith("commit ")]
     assert len(commits) == len(set(commits))
     assert sum(k.startswith("proxy/") for k in commits) == len(ray_summary["proxies"]) == 7
-    assert sum(k.startswith("bon/score/") for k in commits) == 7
+    assert sum(k.startswith("bon/shard/") for k in commits) == 3  # 5 prompts in shards of 2
 
     # a rerun on Ray resumes: nothing is submitted again
     monkeypatch.setenv(LOG_ENV, str(log))
     before = log.read_text()
     LabStudy(preset_config("tiny"), tmp_path / "ray", backend=ray_backend).run()
-    assert log.read_text() == before and ray_backend.submitted - submitted == 14
+    assert log.read_text() == before and ray_backend.submitted - submitted == 10
 
 
 def test_ray_missing_names_the_extra(monkeypatch):

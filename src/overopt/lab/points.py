@@ -2,7 +2,7 @@
 
 Each takes everything it needs by value and returns plain data (files as bytes), so it runs the
 same in this process or on a Ray worker without a shared filesystem; each sets its own torch thread
-count, so numbers do not depend on where it ran.
+count, so numbers do not depend on where it ran. Best-of-n shards are in ``overopt.lab.bon_shard``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from overopt.lab import world
 Files = dict[str, bytes]
 
 
-def _threads(n: int) -> None:
+def set_threads(n: int) -> None:
     import torch
 
     torch.set_num_threads(n)
@@ -43,7 +43,7 @@ def train_proxy_point(spec: dict[str, Any], size: Any, train: Any, pool: Any, he
     """Train, evaluate and serialize one proxy RM; the record's ``path`` is filled in by the driver."""
     from overopt.lab.proxies import gao_relabel, heldout_accuracy, rare_token_gain, train_proxy
 
-    _threads(threads)
+    set_threads(threads)
     data = pool.take(np.arange(*spec["slice"]))
     if spec["role"] == "gao_control":  # same pairs, labels from gold alone (Gao et al. 2022)
         data = gao_relabel(data, seed=spec["seed"])
@@ -63,8 +63,3 @@ def train_proxy_point(spec: dict[str, Any], size: Any, train: Any, pool: Any, he
               "rare_token_gain_std": rare, "rare_tokens_overweighted": sorted(t for t, g in rare.items() if g > 0)}
     return record, files
 
-
-def score_point(files: Files, prompts: list[str], responses: list[str], threads: int) -> np.ndarray:
-    """One proxy's scores of every best-of-n sample, (S,) float64."""
-    _threads(threads)
-    return load_rm(files).score(prompts, responses)

@@ -31,6 +31,9 @@ class BonConfig(BaseModel):
     max_new_tokens: int = Field(40, ge=1)
     n_boot: int = Field(200, ge=10)
     n_sample_prompts: int = Field(5, ge=0)  # prompts whose selected responses are stored for the viewer
+    # prompts per best-of-n shard (one point / Ray task each): a process holds at most this many prompts' N
+    # samples (overopt.lab.bon_shard, docs/scale.md); results do not depend on it
+    shard_prompts: int = Field(4, ge=1)
 
     @field_validator("n_samples")
     @classmethod
@@ -82,7 +85,8 @@ def preset_config(name: Literal["tiny", "quick", "default", "full"] | str, *, se
             "sizes": (ProxySize(name="s", dim=4, hidden=8), ProxySize(name="m", dim=8, hidden=16)),
             "n_pairs": (40, 120), "heldout_pairs": 40, "train": TrainConfig(epochs=1, min_steps=20),
             "ensemble": EnsembleConfig(size="s", n_members=2), "gao_control": False,
-            "bon": BonConfig(n_samples=16, prompts_per_kind=1, max_new_tokens=16, n_boot=20, n_sample_prompts=2),
+            "bon": BonConfig(n_samples=16, prompts_per_kind=1, max_new_tokens=16, n_boot=20, n_sample_prompts=2,
+                             shard_prompts=2),
             "pair_max_new_tokens": 16,
         }
     elif name == "quick":

@@ -165,86 +165,69 @@ class LabStudy:
             self.timings[p.key] = float(self.store.seconds(p.key) or 0.0)
         return records
 
-    def bon_scores(self, proxies: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Every proxy's scores of the best-of-n samples: one point (a Ray task) per proxy, saved as .npy."""
-        import io
+    def bon_ns(self) -> np.ndarray:
+        """The n grid of the best-of-n curves: powers of two up to N, and N."""
+        n_max = self.cfg.bon.n_samples
+        return np.unique(np.r_[2 ** np.arange(int(np.log2(n_max)) + 1), n_max])
 
-        from overopt.lab.points import rm_files, score_point
+    def bon_members(self, proxies: list[dict[str, Any]]) -> list[str]:
+        e = self.cfg.ensemble
+        return [p["name"] for p in proxies if p["role"] == "ensemble_member"
+                or p["name"] == f"{e.size}-{e.n_pairs or self.cfg.n_pairs[0]}"]
 
-        todo = [p for p in proxies if not self.store.done(f"bon/score/{p['name']}")]
-        texts_ref = self.backend.put([data["prompts"][i] for i in data["prompt_index"]]) if todo else None
-        resp_ref = self.backend.put(data["responses"]) if todo else None
-        points = [Point(f"bon/score/{p['name']}", score_point,
-                        (rm_files(safe_join(self.out, p["path"])), texts_ref, resp_ref, self.cfg.threads),
-                        num_cpus=self.cfg.threads, label=f"score samples with {p['name']}")
-                  if p in todo else Point(f"bon/score/{p['name']}", score_point, label=f"score samples with {p['name']}")
-                  for p in proxies]
+    def bon_shards(self, proxies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Best-of-n in shards of ``cfg.bon.shard_prompts`` prompts: one point (a Ray task) per shard.
 
-        def finish(point: Point, scores: np.ndarray) -> dict[str, Any]:
-            buf = io.BytesIO()
-            np.save(buf, np.asarray(scores, dtype=np.float64), allow_pickle=False)
-            path = self._write_files(point.key, {"scores.npy": buf.getvalue()}) / "scores.npy"
-            return {"path": self._rel(path), "n_samples": len(scores)}
+        Each shard samples, scores with gold and every proxy, and reduces to per-prompt statistics
+        (``overopt.lab.bon_shard``); its files are written and its row committed as soon as it finishes,
+        so a crash loses only shards in flight and no process holds more than one shard's samples.
+        """
+        from overopt.lab.bon_shard import ShardSpec, bon_shard_point
+        from overopt.lab.bon_study import viewer_prompts
+        from overopt.lab.points import rm_files
+
+        cfg, prompts = self.cfg, bon_prompts(self.cfg)
+        size = cfg.bon.shard_prompts
+        blocks = [list(range(lo, min(lo + size, len(prompts)))) for lo in range(0, len(prompts), size)]
+        keys = [f"bon/shard/{k:04d}" for k in range(len(blocks))]
+        models = None
+        if not all(self.store.done(k) for k in keys):  # the models travel once (Ray object store), as bytes
+            models = self.backend.put({
+                "policy": rm_files(safe_join(self.out, self.store.get("reference")["path"])),
+                "proxies": {p["name"]: rm_files(safe_join(self.out, p["path"])) for p in proxies}})
+        spec = ShardSpec(
+            seed=cfg.seed, n_samples=cfg.bon.n_samples, max_new_tokens=cfg.bon.max_new_tokens,
+            ns=tuple(int(n) for n in self.bon_ns()),
+            proxies=tuple({k: p[k] for k in ("name", "role", "score_mean_ref", "score_std_ref")} for p in proxies),
+            members=tuple(self.bon_members(proxies)), uwo_lambda=cfg.ensemble.uwo_lambda, bai_split=cfg.bai_split,
+            viewer=tuple(viewer_prompts([p.kind for p in prompts], cfg.bon.n_sample_prompts)), threads=cfg.threads)
+        points = [Point(key, bon_shard_point, (models, [prompts[i] for i in block], block, spec),
+                        num_cpus=cfg.threads,
+                        label=f"best-of-n shard {k + 1}/{len(blocks)} ({len(block)} prompts x {cfg.bon.n_samples})")
+                  for k, (key, block) in enumerate(zip(keys, blocks, strict=True))]
+
+        def finish(point: Point, out: Any) -> dict[str, Any]:
+            record, files = out
+            return {**record, "path": self._rel(self._write_files(point.key, files))}
 
         records = self._points(points, finish)
-        return {p["name"]: np.load(safe_join(self.out, records[f"bon/score/{p['name']}"]["path"]), allow_pickle=False)
-                for p in proxies}
+        return [records[k] for k in keys]
 
-    def bon_samples(self) -> dict[str, Any]:
-        from overopt.lab.bon_study import rate_matrix
-        from overopt.lab.gold import features, gold_of
-
-        prompts = bon_prompts(self.cfg)
+    def bon_curves(self, shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every curve from the shards' per-prompt statistics: means and bootstrap CIs over all prompts."""
+        from overopt.lab.bon_shard import read_shard_stats
+        from overopt.lab.bon_study import PromptStats, curve_from_stats
 
         def build() -> dict[str, Any]:
-            s = self.policy().sample([p.text for p in prompts], self.cfg.bon.n_samples,
-                                     max_new_tokens=self.cfg.bon.max_new_tokens, seed=self.cfg.seed * 1000 + 3)
-            parsed = [features(prompts[i], r) for i, r in zip(s.prompt_index, s.responses, strict=False)]
-            payload = {"prompts": [p.text for p in prompts], "prompt_kinds": [p.kind for p in prompts],
-                       "prompt_index": s.prompt_index.tolist(), "responses": s.responses,
-                       "logprob": s.logprobs.tolist(), "seq_keys": [" ".join(map(str, r)) for r in s.response_ids],
-                       "gold": [gold_of(p) for p in parsed], "rates": rate_matrix(s.prompt_texts(), s.responses, parsed).tolist()}
-            path = self.store.artifact_dir("bon-samples") / "samples.json"
-            atomic_write(path, json.dumps(payload))
-            return {"path": self._rel(path), "n_samples": len(s)}
-
-        rec = self._stage("bon/samples", build, f"sample {self.cfg.bon.n_samples} per prompt")
-        data = json.loads(safe_join(self.out, rec["path"]).read_text())
-        for key in ("prompt_index", "logprob", "gold", "rates"):
-            data[key] = np.asarray(data[key])
-        return data
-
-    def bon_curves(self, proxies: list[dict[str, Any]], data: dict[str, Any]) -> list[dict[str, Any]]:
-        from overopt.core.ensemble import ensemble_scores
-        from overopt.lab.bon_study import curve_record
-
-        def build() -> dict[str, Any]:
-            scores = self.bon_scores(proxies, data)
-            n_max = self.cfg.bon.n_samples
-            ns = np.unique(np.r_[2 ** np.arange(int(np.log2(n_max)) + 1), n_max])
-            kw = {"ns": ns, "seed": self.cfg.seed, "n_boot": self.cfg.bon.n_boot,
-                  "n_sample_prompts": self.cfg.bon.n_sample_prompts}
-            curves = [curve_record(p["name"], "proxy", scores[p["name"]], data, **kw)
-                      for p in proxies if p["role"] in ("grid", "ensemble_member", "gao_control")]
-            members = [p["name"] for p in proxies if p["role"] == "ensemble_member"
-                       or (p["name"] == f"{self.cfg.ensemble.size}-{self.cfg.ensemble.n_pairs or self.cfg.n_pairs[0]}")]
-            by_name = {p["name"]: p for p in proxies}
-            # z-score each member on reference samples (held-out pairs) before mean / WCO / UWO: raw BT
-            # offsets differ by several std between seeds, and min / variance of raw scores would mostly
-            # follow the member with the lowest offset
-            member_mat = np.stack([(scores[m] - by_name[m]["score_mean_ref"]) / by_name[m]["score_std_ref"]
-                                   for m in members], axis=1)  # (S, k)
-            for method in ("mean", "wco", "uwo"):
-                sel = ensemble_scores(member_mat, method, uwo_lambda=self.cfg.ensemble.uwo_lambda)
-                rec = curve_record(f"ensemble-{method}", "ensemble", sel, data, **kw)
-                rec["members"] = members
-                rec["member_normalization"] = "z-score on reference samples (score_mean_ref, score_std_ref)"
-                curves.append(rec)
-            if self.cfg.bai_split:
-                rec = curve_record("bai-train", "bai", scores["bai-train"], data, heldout=scores["bai-test"], **kw)
-                rec["heldout_rm"] = "bai-test"
-                curves.append(rec)
-            curves.append(curve_record("gold-oracle", "oracle", data["gold"], data, **kw))
+            parts = [read_shard_stats(safe_join(self.out, r["path"])) for r in shards]
+            kinds = np.asarray([p.kind for p in bon_prompts(self.cfg)])
+            curves = []
+            for sel in shards[0]["selectors"]:
+                stats = PromptStats.concat([stats[sel["name"]] for stats, _ in parts])
+                samples = [row for _, viewer in parts for row in viewer[sel["name"]]]
+                curves.append(curve_from_stats(sel["name"], sel["kind"], stats, kinds[stats.curve.prompt_ids],
+                                               seed=self.cfg.seed, n_boot=self.cfg.bon.n_boot, samples=samples,
+                                               extra=sel["extra"]))
             return {"curves": curves}
 
         return self._stage("bon/curves", build, "best-of-n curves")["curves"]
@@ -265,23 +248,22 @@ class LabStudy:
         pool = self.pairs("train")
         heldout = self.pairs("heldout")
         proxies = self.proxies(pool, heldout)
-        data = self.bon_samples()
-        curves = self.bon_curves(proxies, data)
+        curves = self.bon_curves(self.bon_shards(proxies))
         extra = {key: fn(self, proxies) for key, fn in (extra_stages or {}).items()}
-        summary = self.summary(ref, proxies, curves, data, extra)
+        summary = self.summary(ref, proxies, curves, extra)
         summary["timings"]["total_this_run"] = time.perf_counter() - start
         atomic_write(self.out / "summary.json", json.dumps(summary, indent=1, allow_nan=False, default=float))
         self.store.close()
         return summary
 
     def summary(self, ref: dict[str, Any], proxies: list[dict[str, Any]], curves: list[dict[str, Any]],
-                data: dict[str, Any], extra: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+                extra: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
         from overopt.io.jsonable import to_jsonable
 
         return to_jsonable({
             "schema_version": SCHEMA_VERSION, "preset": self.cfg.preset, "seed": self.cfg.seed,
             "config": self.cfg.model_dump(mode="json"), "reference": ref, "proxies": proxies,
-            "bon": curves, "bon_info": {"n_prompts": len(data["prompts"]), "samples_per_prompt": self.cfg.bon.n_samples,
+            "bon": curves, "bon_info": {"n_prompts": len(bon_prompts(self.cfg)), "samples_per_prompt": self.cfg.bon.n_samples,
                                         "kl_units": "nats per sequence", "gold_relative_to": "reference (n = 1)"},
             "rl": [], "dpo": [], **(extra or {}), "timings": dict(self.timings),
         })
