@@ -68,7 +68,7 @@ def lab_command(
     seed: Annotated[int, typer.Option(help="seed of every random choice in the study")] = 0,
     n_samples: Annotated[int | None, typer.Option(help="override N, samples per prompt for best-of-n")] = None,
     threads: Annotated[int | None, typer.Option(help="torch threads (default from the preset)")] = None,
-    backend: Annotated[str, typer.Option(help="local | ray: where proxy trainings and best-of-n scoring run")] = "local",
+    backend: Annotated[str, typer.Option(help="local | ray: where proxy trainings, best-of-n shards and RL / DPO runs run")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="join this Ray cluster (e.g. auto, ray://host:10001)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:

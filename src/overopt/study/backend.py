@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from overopt.errors import ConfigError, MissingDependencyError
+from overopt.errors import ConfigError, MissingDependencyError, OveroptError
 
 BACKENDS = ("local", "ray")
 
@@ -103,7 +103,14 @@ class RayBackend:
             while pending:
                 (ready,), _ = ray.wait(list(pending), num_returns=1)
                 point = pending.pop(ready)
-                out, seconds = ray.get(ready)
+                try:
+                    out, seconds = ray.get(ready)
+                except ray.exceptions.RayTaskError as exc:
+                    # our own errors (bad input, missing dependency) read the same as in process: one
+                    # line, exit 2, not wrapped in the worker's traceback
+                    if isinstance(exc.cause, OveroptError):
+                        raise exc.cause from None
+                    raise
                 yield point, out, seconds
         finally:  # the driver stopped listening (error, interrupt): do not leave tasks burning CPUs
             for ref in pending:
