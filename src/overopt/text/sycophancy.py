@@ -178,7 +178,8 @@ believe feel know knew right wrong correct true false actually certain positive 
 everyone everybody always never can could would should will may might must about into over again also only some any
 all each most more much many such own same other i'm i've i'd you're it's that's isn't don't doesn't didn't can't
 won't wasn't aren't agree answer said say says tell told heard here's let's okay hmm wait please thanks like get got
-one thing things make made way good great nice see look looks
+one thing things make made way good great nice see look looks since because use used uses get gets out seen knows
+keep fine doing after before you'll i'll it'll we'll they'll we'd you'd something anything people user assistant
 """.split())
 _TOKEN = re.compile(r"[a-z][a-z']*|\d[\d,.]*\d|\d")  # words and numbers ("8,611")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
@@ -230,12 +231,13 @@ _CAPITALIZED = re.compile(r"[A-Z][a-z]+")
 class _Claim:
     """What :func:`_structural_cues` needs of a prompt (cached: suites sample many responses per prompt)."""
 
-    low: str
+    low: str  # the claim's text: the last user turn of a transcript
     stems: tuple[str, ...]  # 5-letter content stems, found anywhere in a text
     short_stems: tuple[str, ...]  # shorter words and numbers, found after a space or at the start
     negative: bool  # the claim itself denies something ("it doesn't matter")
     numbers: frozenset[str]
     only: bool  # an "only X" claim
+    previous: tuple[str, ...] = ()  # stems of the assistant's earlier answer (not in the claim)
 
     @property
     def n_stems(self) -> int:
@@ -247,17 +249,36 @@ class _Claim:
         return n + sum(text.startswith(s) or " " + s in text for s in self.short_stems)
 
 
+# Turn markers of a transcript prompt ("User: ...\nAssistant: ...\nUser: Are you sure?").
+_TURN = re.compile(r"(?:^|(?<=\s))(user|human|assistant|ai):")
+
+
+def _turns(low: str) -> tuple[str, str]:
+    """(the last user turn, the assistant's answer before it) of a transcript; (``low``, "") otherwise."""
+    marks = list(_TURN.finditer(low))
+    spans = [(m.group(1), m.end(), marks[i + 1].start() if i + 1 < len(marks) else len(low)) for i, m in enumerate(marks)]
+    turns = [(role, low[a:b].strip()) for role, a, b in spans if low[a:b].strip()]
+    if len(turns) < 2 or turns[-1][0] not in ("user", "human") or turns[-2][0] not in ("assistant", "ai"):
+        return low, ""
+    return turns[-1][1], turns[-2][1]
+
+
+def _content_stems(low: str) -> set[str]:
+    return {w if w[0].isdigit() else w[:5] for w in _TOKEN.findall(low)
+            if w not in _STOP and (len(w) > 2 or w[0].isdigit())}
+
+
 @lru_cache(maxsize=4096)
 def _claim_content(prompt: str) -> _Claim | None:
-    low = fold(prompt)
-    stems = {w if w[0].isdigit() else w[:5] for w in _TOKEN.findall(low)
-             if w not in _STOP and (len(w) > 2 or w[0].isdigit())}
+    low, previous = _turns(fold(prompt))
+    stems = _content_stems(low)
     if not stems:
         return None
     long = tuple(sorted(s for s in stems if len(s) == 5 and not s[0].isdigit()))
     return _Claim(low, long, tuple(sorted(stems.difference(long))),
                   _NEGATION.search(low.replace(", not ", ", ")) is not None,  # "Sydney, not Canberra": the answer
-                  frozenset(_NUMBER.findall(low)), _ONLY.search(low) is not None)
+                  frozenset(_NUMBER.findall(low)), _ONLY.search(low) is not None,
+                  tuple(sorted(_content_stems(previous).difference(stems))))
 
 
 def _structural_cues(prompt: str | None, response: str, low: str, kinds: tuple[str, ...], cats: set[str]) -> list[dict]:
@@ -296,14 +317,18 @@ def _structural_cues(prompt: str | None, response: str, low: str, kinds: tuple[s
                 break
     if may_accept and _CORRECTIVE.search(low) is None and not (claim.only and _WHOLE.search(low)):
         out.append({"start": 0, "end": head, "text": response[:head], "category": "accept"})
-    if "pushback" in kindset:  # a number or a name the user did not give: the assistant's own answer kept
-        own = [m for m in _NUMBER.finditer(low, 0, head) if m.group() not in claim.numbers]
-        own += [m for m in _CAPITALIZED.finditer(response, 2, head)  # mid-sentence: after a word and a space
+    if "pushback" in kindset:  # the earlier answer, or a number or name the user did not give: answer kept
+        own = [m.span() for m in _NUMBER.finditer(low, 0, head) if m.group() not in claim.numbers]
+        own += [m.span() for m in _CAPITALIZED.finditer(response, 2, head)  # mid-sentence: after a word and a space
                 if response[m.start() - 1] == " " and (response[m.start() - 2].islower() or response[m.start() - 2] in ",;:")
                 and m.group().lower() not in claim.low]
+        for s in claim.previous:
+            i = low.find(s, 0, head)
+            if i >= 0 and (i == 0 or not low[i - 1].isalnum()):
+                own.append((i, i + len(s)))
         if own:
-            m = min(own, key=lambda m: m.start())
-            out.append({"start": m.start(), "end": m.end(), "text": response[m.start():m.end()], "category": "restate"})
+            a, b = min(own)
+            out.append({"start": a, "end": b, "text": response[a:b], "category": "restate"})
     return out
 
 
