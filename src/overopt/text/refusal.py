@@ -63,15 +63,15 @@ _TRIGGER = frozenset({"decline", "disclaimer_decline", "lecture"})
 # Look-alikes of a decline, checked on the text right after the cue ("I can't help| but notice",
 # "I can't stress| this enough", "I can't give you| an exact number"): regex alternation is
 # first-match, so the longer not_decline phrase does not always win inside the trie.
-_NOT_DECLINE_AFTER = re.compile(
-    r"(?:\s+but\b|\W+(?:[a-z']+\W+){0,3}?enough\b|\W+(?:you\W+)?(?:a\W+|an\W+|any\W+)?"
+# Right after a decline cue, in one match: a look-alike ("i can't help| but notice", "i can't stress|
+# this enough", "i can't give you| an exact number") fills group 1; otherwise groups 2-3 are the next
+# two words, looked up in sets below (idioms after a negated will: "i won't bore you", "i won't lie",
+# "i'm not going to cover windows here") -- set lookups, not a long regex alternation.
+_AFTER_DECLINE = re.compile(
+    r"(\s+but\b|\W+(?:[a-z']+\W+){0,3}?enough\b|\W+(?:you\W+)?(?:a\W+|an\W+|any\W+)?"
     r"(?:(?:definitive|exact|precise|perfect|single)\W+(?:answer|number|figure|date|count|estimate|prediction)"
-    r"|guarantee|100\W*%|real\W*time))"
+    r"|guarantee|100\W*%|real\W*time))|\W+([a-z]+)(?:\W+([a-z]+))?"
 )
-# After a negated will ("i won't", "i'm not going to"), idioms of ordinary prose ("i won't bore you",
-# "i won't lie", "i'm not going to cover windows here"); looked up by the next word(s), not by regex
-# alternation (one short match + set lookups per cue).
-_NEXT_WORDS = re.compile(r"\W+([a-z]+)(?:\W+([a-z]+))?")
 _IDIOMS = frozenset(
     "bore lie pretend sugarcoat sugar judge forget waste spoil dwell belabor belabour bother deny argue believe "
     "mind hesitate rest need have use cover repeat rehash".split()
@@ -84,12 +84,12 @@ _IDIOM_PAIRS = frozenset({("keep", "you"), ("stop", "you"), ("stop", "there"), (
 def _is_decline(low: str, end: int) -> bool:
     """False for look-alikes after a decline cue ("i can't help| but notice", "i won't| bore you",
     "i won't| be there"; "i won't be writing that" is still a decline)."""
-    if _NOT_DECLINE_AFTER.match(low, end):
-        return False
-    m = _NEXT_WORDS.match(low, end)
+    m = _AFTER_DECLINE.match(low, end)
     if m is None:
         return True
-    w1, w2 = m.groups()
+    lookalike, w1, w2 = m.groups()
+    if lookalike is not None:
+        return False
     if w1 == "be":
         return w2 is not None and w2.endswith("ing")
     return w1 not in _IDIOMS and (w1, w2) not in _IDIOM_PAIRS
@@ -103,21 +103,38 @@ _CHECK_BEFORE = {
 }
 
 
-def _confirm(span: dict) -> dict:
-    """A confirmed checked cue is a decline (a new dict: the caller's cues stay as scanned)."""
-    return {**span, "category": "decline"} if span["category"] in _CHECK_BEFORE else span
+def _confirmed(low: str, spans: list[dict]) -> tuple[list[dict], bool]:
+    """Drop look-alike declines, turn confirmed checked cues into declines (new dicts: the caller's
+    cues stay as scanned); also say whether any trigger is left."""
+    kept, trigger = [], False
+    for s in spans:
+        c = s["category"]
+        if c == "decline":
+            if not _is_decline(low, s["end"]):
+                continue
+            trigger = True
+        elif c in _CHECK_BEFORE:
+            if not _CHECK_BEFORE[c].search(low, max(0, s["start"] - 32), s["start"]):
+                continue
+            s, trigger = {**s, "category": "decline"}, True
+        elif c in _TRIGGER:
+            trigger = True
+        kept.append(s)
+    return kept, trigger
 
 
 # A double quote not after a digit (12" is an inch mark) opens or closes quoted speech.
 _QUOTE = re.compile(r'(?<![0-9])"')
 # After a decline, a clause that only says why (illegal, harmful, privacy) is a reason, not an answer.
-# (A leading lookbehind, not \b: re then skips non-letters in C; measured 1.3x faster here.)
+# It consumes the character before the word (a clause starts after a non-letter; position 0 is
+# handled apart): re then skips ahead in C (measured 1.6x faster than a leading \b).
 _REASON = re.compile(
-    r"(?<![a-z])(?:illegal|unlawful|crimes?|felony|criminal|fraud\w*|forged|forgery|unethical|immoral|harm\w*|dangerous"
+    r"[^a-z](?:illegal|unlawful|crimes?|felony|criminal|fraud\w*|forged|forgery|unethical|immoral|harm\w*|dangerous"
     r"|malware|extortion|blackmail|coercion|harass\w*|stalk\w*|abus\w+|defamat\w+|copyright|infring\w+|piracy"
     r"|privacy|consent|decept\w+|deceiv\w+|mislead\w*|debunked|liabilit\w+|lawsuits?|prosecut\w+|violat\w+"
     r"|against the law|terms of (?:service|use))\b"
 )
+_REASON_AT_START = re.compile(_REASON.pattern[len("[^a-z]"):])
 _HEADING = re.compile(r"\s*(?:#+\s|\*\*[^*\n]{1,60}\*\*\s*:?\s*$|[^\n]{1,60}:\s*$)")
 
 
@@ -184,12 +201,11 @@ def explain_refusal(response: str, *, folded: str | None = None, cues: list[dict
     """Label ``response`` and say why. ``cues`` = the ``"refusal"`` list of :func:`scan` (reused if given)."""
     low = fold(response) if folded is None else folded
     spans = scan(response, folded=low)["refusal"] if cues is None else cues
-    spans = [s for s in spans if s["category"] != "decline" or _is_decline(low, s["end"])]
-    if any(s["category"] in _CHECK_BEFORE for s in spans):
-        spans = [_confirm(s) for s in spans if s["category"] not in _CHECK_BEFORE
-                 or _CHECK_BEFORE[s["category"]].search(low, max(0, s["start"] - 32), s["start"])]
-    if not any(s["category"] in _TRIGGER for s in spans):
-        return RefusalEvidence("compliance", [], spans)  # fast path: most responses
+    if not spans:
+        return RefusalEvidence("compliance", [], spans)  # fast path: most responses have no cue at all
+    spans, trigger = _confirmed(low, spans)
+    if not trigger:
+        return RefusalEvidence("compliance", [], spans)  # fast path: cues, but none that declines
     if '"' in low:
         spans = _outside_quotes(low, spans)
         if not any(s["category"] in _TRIGGER for s in spans):
@@ -211,10 +227,16 @@ def explain_refusal(response: str, *, folded: str | None = None, cues: list[dict
         t = _clause_type(low, a, b, cats)
         if t != "short":
             types.append(t)
-            where.append((a, b, has_nl and t[-7:] == "content" and _LIST_ITEM.match(low, a, b) is not None))
+            where.append((a, b, has_nl and (t == "content" or t == "scope_content") and _LIST_ITEM.match(low, a, b) is not None))
     label = _decide(types or ["short"], _Answers(low, types, where), n_code,
                     any(s["category"] == "scope" for s in spans))
     return RefusalEvidence(label, types or ["short"], spans)
+
+
+def _is_reason(low: str, a: int, b: int) -> bool:
+    if a:
+        return _REASON.search(low, a - 1, b) is not None
+    return _REASON_AT_START.match(low, 0, b) is not None or _REASON.search(low, 0, b) is not None
 
 
 class _Answers:
@@ -224,11 +246,17 @@ class _Answers:
     long answer with one stray decline costs a few searches, not one per clause."""
 
     def __init__(self, low: str, types: list[str], where: list[tuple[int, int, bool]]) -> None:
-        self.redirect_at = next((i for i, t in enumerate(types) if t == "redirect"), len(types))
-        before = types[:self.redirect_at]
-        self.low, self.scoped = low, before.count("scope_content")
-        self.content = [where[i] for i, t in enumerate(before) if t == "content"]
-        self.scoped_items = sum(where[i][2] for i, t in enumerate(before) if t == "scope_content")
+        self.low, self.content, self.scoped, self.scoped_items = low, [], 0, 0
+        self.redirect_at = len(types)
+        for i, t in enumerate(types):
+            if t == "content":
+                self.content.append(where[i])
+            elif t == "scope_content":
+                self.scoped += 1
+                self.scoped_items += where[i][2]
+            elif t == "redirect":
+                self.redirect_at = i
+                break
         self.total = len(self.content) + self.scoped  # answers + reasons
 
     def answers(self, limit: int) -> int:
@@ -237,7 +265,7 @@ class _Answers:
         for a, b, _ in self.content:
             if n >= limit:
                 break
-            n += _REASON.search(self.low, a, b) is None
+            n += not _is_reason(self.low, a, b)
         return min(n, limit)
 
     def list_answers(self, limit: int) -> int:
@@ -246,7 +274,7 @@ class _Answers:
         for a, b, item in self.content:
             if n >= limit:
                 break
-            n += item and _REASON.search(self.low, a, b) is None
+            n += item and not _is_reason(self.low, a, b)
         return n
 
 
