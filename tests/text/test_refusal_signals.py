@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from overopt.text.refusal import classify_refusal, explain_refusal
 
@@ -169,3 +171,18 @@ def test_negation_check_is_what_makes_the_impersonal_cue_a_decline():
     assert classify_refusal("That's something I can help with: open Settings, then Privacy, then Location.") == C
     assert classify_refusal("That's not something I can help with.") == R
     assert classify_refusal("The script isn't working because the path is wrong; use an absolute path.") == C
+
+
+_PIECES = st.sampled_from([
+    "I can't help with that.", "I won't", " be writing", "isn't something I", '"', '12"', "```x```",
+    "\n- item one here\n- item two here", "## Head\n", "Legal options:\n", "Generally, ", "but not a working exploit",
+    "It is illegal.", "Rather than that, ", "a licensed locksmith can help", "I'd advise against it.", ".", "\n",
+    "\u201c", "\u2019", "I'm sorry you're going through this.", "what I can tell you is", "harm", "not", "n't ",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=20).map("".join))
+def test_any_text_gets_a_label_from_the_new_paths(text):
+    """Quotes, checked cues, headings, list items and lazy reasons never crash on odd text."""
+    assert explain_refusal(text).label in ("compliance", "refusal", "partial")
