@@ -83,3 +83,18 @@ def test_bad_lexicon_syntax_is_an_input_error():
         parse("wild.card")
     with pytest.raises(InputError):
         parse_lexicon("phrase before header")
+
+
+def test_clitic_phrases_and_single_quotes_match_and_the_batch_scan_agrees():
+    """A phrase may start with a clitic alternative ("'re", "'s"): it matches after the word it attaches
+    to; a phrase inside single quotes matches like any other; scan_many finds the same spans."""
+    from overopt.text.phrases import compile_scanner, parse_lexicon, scan, scan_many
+
+    sc = compile_scanner({"t": parse_lexicon("[v]\n(are|'re|is|'s) lucky to have you\ncertainly\n", "t")})
+    texts = ["They're lucky to have you!", "Your team's lucky to have you.", "He said 'Certainly' twice.",
+             "They are lucky to have you", "unlucky to have you"]
+    got = [[(s["text"], s["category"]) for s in scan(t, sc)["t"]] for t in texts]
+    assert got == [[("re lucky to have you", "v")], [("s lucky to have you", "v")], [("Certainly", "v")],
+                   [("are lucky to have you", "v")], []]
+    assert scan_many(texts, sc) == [scan(t, sc) for t in texts]
+    assert sc.prefilter is not None

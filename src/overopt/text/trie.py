@@ -135,7 +135,9 @@ def trie_regex(
 ) -> tuple[str, list[tuple]]:
     """A regex matching any ``(phrase, tag)`` entry as a whole word, preferring the longest.
 
-    The pattern consumes only the one non-word character before a phrase; the phrase itself is in a
+    The pattern consumes only the one non-word character before a phrase (an apostrophe too, so a
+    phrase that starts with a clitic alternative, "('s|is) lucky", matches "team's lucky" from its
+    "s", and a phrase in single quotes matches); the phrase itself is in a
     lookahead, so phrases that overlap (one ending with the words another starts with) are all found.
     Each phrase ends in an empty capturing group ``k = match.lastindex``: the phrase ends at
     ``match.start(k)`` and ``tags[k - 1]`` lists its tags (several when lexicons share a phrase).
@@ -162,7 +164,7 @@ def trie_regex(
     reach: dict[int, int] = {}
     _fill_reach(root, lens, reach)
     body = _node_regex(root, tags, lens, reach, groups)
-    return (f"[^\\w'](?={body})" if groups else f"[^\\w'](?=({body}))"), tags
+    return (f"\\W(?={body})" if groups else f"\\W(?=({body}))"), tags
 
 
 def phrase_regex(phrase: str) -> str:
