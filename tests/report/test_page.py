@@ -36,6 +36,15 @@ def test_spans_index_the_text_in_utf16_units():
     assert spans[1]["start"] == 14  # 13 code points before it, the emoji counting twice
 
 
+def test_refusal_spans_are_the_detectors_confirmed_declines():
+    def marked(text: str) -> list[tuple[str, str]]:
+        return [(s["cat"], text[s["start"]:s["end"]]) for s in completion_spans(text) if s["cat"] == "refusal"]
+
+    assert marked("Sharing that isn't something I can do.")  # a decline confirmed by the "n't" before it
+    assert marked("I can't help but notice the typo.") == []  # a look-alike
+    assert marked('She said "I cannot help you" and left.') == []  # quoted speech
+
+
 def test_report_of_a_real_lab_run(lab_run):
     # 'overopt lab' (LabStudy.run) wrote this report itself at the end of the run
     assert 'id="overopt-data"' in (lab_run / "report.html").read_text()

@@ -50,12 +50,16 @@ def completion_spans(response: str) -> list[dict[str, Any]]:
     from overopt.text.normalize import fold
     from overopt.text.phrases import scan
     from overopt.text.rare import rare_token_runs
+    from overopt.text.refusal import explain_refusal
 
     text = response[:MAX_SCAN_CHARS]
     low = fold(text)
     if len(low) != len(text):  # folding changed lengths: offsets would not index the original text
         return []
     hits = scan(text, folded=low)
+    # the refusal detector's own reading of its cues: look-alikes ("I can't help but notice") and quoted
+    # speech dropped, context-checked cues ("isn't something I ...") confirmed as declines
+    hits["refusal"] = explain_refusal(text, folded=low, cues=hits["refusal"]).cues
     raw = [{"start": h["start"], "end": h["end"], "cat": cat}
            for cat, (key, keep) in CATEGORIES.items() for h in hits.get(key, [])
            if keep is None or h.get("category") in keep]
