@@ -117,7 +117,8 @@ def bon_shard_point(models: dict[str, Any], prompts: list[world.PromptSpec], ind
         viewer[sel.name] = selected_samples(sel.select, data["gold"], data["responses"], groups,
                                             [p.text for p in prompts], [p.kind for p in prompts], chosen, int(ns[-1]))
     arrays["selectors"] = np.asarray([s.name for s in selectors])
-    files = {"stats.npz": _npz(arrays), "viewer.json": json.dumps(viewer).encode(), "samples.npz": _npz(_raw_arrays(data, scores))}
+    files = {"stats.npz": _npz(arrays), "viewer.json": json.dumps(viewer).encode(),
+             "samples.npz": _npz(_raw_arrays(data, scores))}
     record = {"prompts": list(index), "n_samples": int(data["gold"].size), "path": None,
               "selectors": [{"name": s.name, "kind": s.kind, "extra": s.extra} for s in selectors]}
     return record, files

@@ -74,7 +74,9 @@ def _column_prompt_mask(col: str, prompt_kinds: np.ndarray) -> np.ndarray:
 
 
 def prompt_groups(prompt_index: np.ndarray) -> list[np.ndarray]:
-    return [np.flatnonzero(prompt_index == k) for k in np.unique(prompt_index)]
+    """Sample indices of each prompt, prompts in order of first appearance (the row order of ``PromptStats``)."""
+    keys, first = np.unique(prompt_index, return_index=True)
+    return [np.flatnonzero(prompt_index == k) for k in keys[np.argsort(first)]]
 
 
 @dataclass(frozen=True)
