@@ -46,7 +46,8 @@ def _peak(curve):
 
 def test_summary_schema_and_files(quick):
     summary, out = quick
-    assert {"schema_version", "preset", "proxies", "bon", "rl", "dpo", "timings"} <= set(summary)
+    assert {"schema_version", "preset", "proxies", "bon", "rl", "dpo", "timings", "versions"} <= set(summary)
+    assert summary["versions"]["overopt"] and summary["versions"]["torch"]
     assert summary["rl"] and summary["dpo"]  # overopt lab runs the RL and DPO stages too
     for c in summary["rl"] + summary["dpo"]:
         assert len(c["kl"]) == len(c["proxy"]) == len(c["gold"]) == len(c["step"]) >= 2 and "fit" in c

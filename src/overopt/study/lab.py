@@ -258,6 +258,7 @@ class LabStudy:
 
     def summary(self, ref: dict[str, Any], proxies: list[dict[str, Any]], curves: list[dict[str, Any]],
                 extra: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+        from overopt._version import package_versions
         from overopt.io.jsonable import to_jsonable
 
         return to_jsonable({
@@ -265,7 +266,7 @@ class LabStudy:
             "config": self.cfg.model_dump(mode="json"), "reference": ref, "proxies": proxies,
             "bon": curves, "bon_info": {"n_prompts": len(bon_prompts(self.cfg)), "samples_per_prompt": self.cfg.bon.n_samples,
                                         "kl_units": "nats per sequence", "gold_relative_to": "reference (n = 1)"},
-            "rl": [], "dpo": [], **(extra or {}), "timings": dict(self.timings),
+            "rl": [], "dpo": [], **(extra or {}), "timings": dict(self.timings), "versions": package_versions(),
         })
 
 
