@@ -23,7 +23,7 @@ from pydantic import Field
 
 from overopt.errors import InputError
 from overopt.models.base import Policy, RewardModel
-from overopt.study.rl import RLRunResult, TrainEvalConfig, load_trainable
+from overopt.study.rl import CPU_ONLY, RLRunResult, TrainEvalConfig, load_trainable
 
 
 class DPORunConfig(TrainEvalConfig):
@@ -92,8 +92,8 @@ def run_dpo(cfg: DPORunConfig, *, policy_path: str | Path, pairs: list[dict[str,
         args = DPOConfig(output_dir=tmp, beta=cfg.beta, loss_type=[cfg.loss], max_steps=cfg.steps,
                          per_device_train_batch_size=cfg.batch_size, learning_rate=cfg.lr,
                          lr_scheduler_type="constant", logging_steps=1, report_to=[], save_strategy="no",
-                         use_cpu=True, seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=True,
-                         dataloader_num_workers=0)
+                         seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=True,
+                         dataloader_num_workers=0, **CPU_ONLY)
         trainer = DPOTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=[ev])
         for cb in (PrinterCallback, ProgressCallback):
             trainer.remove_callback(cb)

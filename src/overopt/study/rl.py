@@ -157,6 +157,12 @@ class RLRunResult:
     steps: int = 0
 
 
+# The trainers run on CPU (use_cpu=True). TRL 1.x turns gradient checkpointing on by default, which
+# re-runs each forward pass to save accelerator memory; on CPU that is only extra compute, and it
+# makes transformers print a deprecation warning on every run.
+CPU_ONLY = {"use_cpu": True, "gradient_checkpointing": False}
+
+
 def _trainer(cfg: RLRunConfig, model: Any, tokenizer: Any, prompts: list[str], reward: Callable[..., list[float]],
              out_dir: str, callbacks: list[Any]) -> Any:
     from datasets import Dataset
@@ -165,8 +171,8 @@ def _trainer(cfg: RLRunConfig, model: Any, tokenizer: Any, prompts: list[str], r
         output_dir=out_dir, per_device_train_batch_size=cfg.batch_prompts * cfg.num_generations,
         num_generations=cfg.num_generations, max_completion_length=cfg.max_new_tokens, learning_rate=cfg.lr,
         lr_scheduler_type="constant", beta=cfg.initial_coef, max_steps=cfg.steps, logging_steps=1, report_to=[],
-        save_strategy="no", use_cpu=True, seed=cfg.seed, data_seed=cfg.seed, temperature=1.0, disable_tqdm=True,
-        dataloader_num_workers=0,
+        save_strategy="no", seed=cfg.seed, data_seed=cfg.seed, temperature=1.0, disable_tqdm=True,
+        dataloader_num_workers=0, **CPU_ONLY,
     )
     ds = Dataset.from_dict({"prompt": list(prompts)})
     if cfg.algo == "grpo":
