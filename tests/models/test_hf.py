@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from overopt.errors import InputError  # noqa: E402
 from overopt.lab import world  # noqa: E402
 from overopt.lab.reference import build_tokenizer  # noqa: E402
 from overopt.models.base import Policy, RewardModel  # noqa: E402
@@ -31,6 +32,18 @@ def test_sample_logprobs_match_full_forward(tiny_lm):
     assert done, "a random tiny LM emits EOS within 12 tokens for some rows"
     lp = pol.token_logprobs([s.prompt_texts()[i] for i in done], [s.responses[i] for i in done])
     np.testing.assert_allclose([x.sum() for x in lp], s.logprobs[done], atol=1e-4)
+
+
+def test_scoring_the_sampled_ids_gives_every_rows_sample_logprob(tiny_lm):
+    """token_logprobs_ids scores the drawn ids themselves (rows cut at max_new_tokens too, where text
+    would not re-tokenize to the same ids): their sum is the sampler's log-prob of each row."""
+    pol = HFPolicy.from_pretrained(tiny_lm)
+    s = pol.sample(PROMPTS, 6, max_new_tokens=12, seed=4)
+    lp = pol.token_logprobs_ids(s.prompt_texts(), s.response_ids)
+    assert [len(x) for x in lp] == [len(ids) for ids in s.response_ids]
+    np.testing.assert_allclose([x.sum() for x in lp], s.logprobs, atol=1e-4)
+    with pytest.raises(InputError, match="one prompt per response"):
+        pol.token_logprobs_ids(PROMPTS, s.response_ids)
 
 
 def test_sample_is_seeded(tiny_lm):

@@ -24,8 +24,21 @@ def _torch() -> Any:
     return require("torch", "lab")
 
 
+def model_device(model: Any) -> Any:
+    """Where the model's weights are now (a trainer may have moved it since it was wrapped)."""
+    try:
+        return next(model.parameters()).device
+    except (StopIteration, AttributeError):
+        return _torch().device("cpu")
+
+
 class HFPolicy:
-    """A causal LM + tokenizer behind the Policy interface."""
+    """A causal LM + tokenizer behind the Policy interface.
+
+    Inputs go to the device the model is on when called (CPU, or the GPU a trainer put it on: the
+    ``OverOptCallback`` wraps the model being trained), and the sampling generator lives there too.
+    A given seed reproduces samples on one device type; CPU and CUDA draws differ.
+    """
 
     def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 1024) -> None:
         self.model = model.eval()
@@ -53,7 +66,7 @@ class HFPolicy:
         torch = _torch()
         if n < 1 or max_new_tokens < 1 or temperature <= 0:
             raise InputError("sample needs n >= 1, max_new_tokens >= 1 and temperature > 0")
-        gen = torch.Generator().manual_seed(int(seed))
+        gen = torch.Generator(device=model_device(self.model)).manual_seed(int(seed))
         encoded = [self._encode(p) for p in prompts]
         # Rows of equal prompt length share a batch: no padding, so positions are right for any model.
         by_len: dict[int, list[int]] = {}
@@ -94,11 +107,12 @@ class HFPolicy:
         """Sample rows until each emits EOS; finished rows leave the batch (and the KV cache)."""
         torch = _torch()
         eos = self.tokenizer.eos_token_id
-        x = torch.tensor(prompt_ids, dtype=torch.long)  # (b, P), all prompts of one length
+        device = model_device(self.model)
+        x = torch.tensor(prompt_ids, dtype=torch.long, device=device)  # (b, P), all prompts of one length
         b = x.shape[0]
         rows: list[list[int]] = [[] for _ in range(b)]
-        total = torch.zeros(b, dtype=torch.float64)
-        active = torch.arange(b)
+        total = torch.zeros(b, dtype=torch.float64, device=device)
+        active = torch.arange(b, device=device)
         with torch.inference_mode():
             logits, cache = self._step(x, None)  # (b, V)
             for step in range(max_new):
@@ -121,28 +135,39 @@ class HFPolicy:
 
     def token_logprobs(self, prompts: list[str], responses: list[str]) -> list[np.ndarray]:
         """Log-prob of every response token (then end-of-sequence, when the tokenizer has one)."""
-        torch = _torch()
         if len(prompts) != len(responses):
             raise InputError("token_logprobs needs one prompt per response")
         eos = self.tokenizer.eos_token_id
+        return self._score_ids([self._encode(p) for p in prompts],
+                               [self._encode(r) + ([eos] if eos is not None else []) for r in responses])
+
+    def token_logprobs_ids(self, prompts: list[str], response_ids: list[list[int]]) -> list[np.ndarray]:
+        """Log-prob of each given response token id (e.g. the ids :meth:`sample` drew: no decode and
+        re-encode, so the KL of the policy's own samples is exact)."""
+        if len(prompts) != len(response_ids):
+            raise InputError("token_logprobs_ids needs one prompt per response")
+        return self._score_ids([self._encode(p) for p in prompts], [list(r) for r in response_ids])
+
+    def _score_ids(self, prompt_ids: list[list[int]], response_ids: list[list[int]]) -> list[np.ndarray]:
+        torch = _torch()
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         out: list[np.ndarray] = []
-        for start in range(0, len(prompts), 256):
-            pairs = []
-            for p, r in zip(prompts[start:start + 256], responses[start:start + 256], strict=False):
-                pi, ri = self._encode(p), self._encode(r) + ([eos] if eos is not None else [])
-                pairs.append((pi, ri))
+        for start in range(0, len(prompt_ids), 256):
+            pairs = list(zip(prompt_ids[start:start + 256], response_ids[start:start + 256], strict=True))
             width = max(len(pi) + len(ri) for pi, ri in pairs)
             ids = torch.full((len(pairs), width), pad, dtype=torch.long)  # right-padded (B, T)
             mask = torch.zeros_like(ids)
             for j, (pi, ri) in enumerate(pairs):
                 ids[j, : len(pi) + len(ri)] = torch.tensor(pi + ri)
                 mask[j, : len(pi) + len(ri)] = 1
+            device = model_device(self.model)
+            ids, mask = ids.to(device), mask.to(device)
             with torch.inference_mode():
                 logits = self.model(input_ids=ids, attention_mask=mask).logits.float()  # (B, T, V)
             logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(2, ids[:, 1:, None])[..., 0]  # (B, T-1)
+            logp = logp.double().cpu()
             for j, (pi, ri) in enumerate(pairs):
-                out.append(logp[j, len(pi) - 1: len(pi) - 1 + len(ri)].double().numpy())
+                out.append(logp[j, len(pi) - 1: len(pi) - 1 + len(ri)].numpy())
         return out
 
 
@@ -181,6 +206,7 @@ class HFRewardModel:
         out = []
         for s in range(0, len(texts), self.batch_size):
             enc = self.tokenizer(texts[s:s + self.batch_size], return_tensors="pt", padding=True)
+            enc = enc.to(model_device(self.model))
             with torch.inference_mode():
-                out.append(self.model(**enc).logits[:, 0].double().numpy())
+                out.append(self.model(**enc).logits[:, 0].double().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0)

@@ -104,32 +104,9 @@ def _trim_to_sampled(lp: np.ndarray, ids: list[int], eos: int | None) -> np.ndar
 
 def ids_logprobs(policy: Any, prompts: list[str], response_ids: list[list[int]]) -> list[np.ndarray] | None:
     """Log-prob of each *sampled* token id under ``policy`` (no decode / re-encode), or None when the
-    backend offers no way to score ids: ``policy.token_logprobs_ids`` if it has one, else a causal LM
-    in ``policy.model`` with ``policy._encode`` for the prompt (the Hugging Face backend)."""
+    backend offers no way to score ids (``token_logprobs_ids``: the Hugging Face backend has it)."""
     fn = getattr(policy, "token_logprobs_ids", None)
-    if fn is not None:
-        return list(fn(prompts, response_ids))
-    model, encode = getattr(policy, "model", None), getattr(policy, "_encode", None)
-    if model is None or encode is None:
-        return None
-    import torch
-
-    out: list[np.ndarray] = []
-    for start in range(0, len(prompts), 256):
-        rows = [(encode(p), list(r)) for p, r in zip(prompts[start:start + 256], response_ids[start:start + 256],
-                                                     strict=True)]
-        width = max(len(p) + len(r) for p, r in rows)
-        ids = torch.zeros((len(rows), width), dtype=torch.long)  # (B, T) right-padded
-        mask = torch.zeros_like(ids)
-        for j, (p, r) in enumerate(rows):
-            ids[j, : len(p) + len(r)] = torch.tensor(p + r)
-            mask[j, : len(p) + len(r)] = 1
-        with torch.inference_mode():
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()  # (B, T, V)
-        logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(2, ids[:, 1:, None])[..., 0]  # (B, T-1)
-        for j, (p, r) in enumerate(rows):
-            out.append(logp[j, len(p) - 1: len(p) - 1 + len(r)].double().numpy())
-    return out
+    return None if fn is None else list(fn(prompts, response_ids))
 
 
 def sequence_kl(policy: Policy, reference: Policy, prompts: list[str], responses: list[str],
