@@ -11,6 +11,7 @@ Example (every field but ``policy``, ``proxy`` and ``prompts`` has a default)::
     heldout_frac: 0.2
     rl: {kl_coefs: [0.0, 0.05], adaptive: [{target_kl_nats: 4.0, horizon: 10000}], run: {steps: 100, algo: grpo}}
     dpo: {betas: [0.1, 0.01], loss: sigmoid, pairs_per_prompt: 2, run: {steps: 100}}
+    # run: {device: cuda} trains on a GPU (each Ray point then requests one); the default is cpu
 
 A RM SPEC is what ``overopt.models.resolve.load_reward`` takes; an HF id is looked up in the local
 Hugging Face cache only — nothing is downloaded, and an id that is not cached fails with the fix.

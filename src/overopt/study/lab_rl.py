@@ -139,7 +139,7 @@ def run_rl_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig |
     member, and one run per ensemble method at ``ensemble_coef``. ``study`` is a ``LabStudy``; each
     run is one point on ``study.backend`` (a Ray task on the ray backend)."""
     from overopt.study.backend import Point
-    from overopt.study.train_points import ModelSource, RunJob, rl_point
+    from overopt.study.train_points import ModelSource, RunJob, resources, rl_point
 
     cfg = cfg or getattr(study.cfg, "rl", None) or rl_stage_config(study.cfg.preset)
     if not cfg.enabled:
@@ -165,7 +165,7 @@ def run_rl_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig |
                      detectors=False, threads=study.cfg.threads, member_scales=scales if ensemble else None,
                      eval_proxy=0)
         args = (run_cfg, policy, all_ if ensemble else one, ModelSource(spec="lab:gold"), job) if todo else ()
-        points.append(Point(f"rl/{name}", rl_point, args, num_cpus=study.cfg.threads, label=f"RL {name}"))
+        points.append(Point(f"rl/{name}", rl_point, args, **resources(run_cfg, study.cfg.threads), label=f"RL {name}"))
     return _run_points(study, points)
 
 
@@ -176,7 +176,7 @@ def run_dpo_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig 
     Each run is one point on ``study.backend``; the pairs are sampled here, once, when a run is left."""
     from overopt.study.backend import Point
     from overopt.study.dpo import pairs_from_labels, proxy_pairs
-    from overopt.study.train_points import ModelSource, RunJob, dpo_point
+    from overopt.study.train_points import ModelSource, RunJob, dpo_point, resources
 
     cfg = cfg or getattr(study.cfg, "rl", None) or rl_stage_config(study.cfg.preset)
     if not cfg.enabled or not cfg.dpo_betas:
@@ -206,5 +206,6 @@ def run_dpo_stage(study: Any, proxies: list[dict[str, Any]], cfg: RLStageConfig 
                      threads=study.cfg.threads, extra={"beta": beta, "loss": cfg.dpo_loss, "labels": cfg.dpo_labels,
                                                        "label_rm": member["name"], "n_pairs": len(pairs)})
         args = (run_cfg, policy, shared[0], ModelSource(spec="lab:gold"), shared[1], job) if todo else ()
-        points.append(Point(f"dpo/{name}", dpo_point, args, num_cpus=study.cfg.threads, label=f"DPO {name}"))
+        points.append(Point(f"dpo/{name}", dpo_point, args, **resources(run_cfg, study.cfg.threads),
+                            label=f"DPO {name}"))
     return _run_points(study, points)

@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from overopt.core.ensemble import ensemble_scores
+from overopt.errors import ConfigError
 from overopt.models.base import RewardModel, as_text
 from overopt.models.resolve import CallableReward
 
@@ -80,6 +81,9 @@ class TrainEvalConfig(BaseModel):
     eval_samples_per_prompt: int = Field(4, ge=1)
     eval_prompts: int = Field(48, ge=1)
     seed: int = 0
+    # where the trainer runs: "cuda" trains on a GPU (a Ray point then requests one; evaluation samples
+    # the model where the trainer put it) and fails with a clear message where torch sees none
+    device: Literal["cpu", "cuda"] = "cpu"
 
 
 class RLRunConfig(TrainEvalConfig):
@@ -157,10 +161,17 @@ class RLRunResult:
     steps: int = 0
 
 
-# The trainers run on CPU (use_cpu=True). TRL 1.x turns gradient checkpointing on by default, which
-# re-runs each forward pass to save accelerator memory; on CPU that is only extra compute, and it
-# makes transformers print a deprecation warning on every run.
-CPU_ONLY = {"use_cpu": True, "gradient_checkpointing": False}
+def device_args(device: str) -> dict[str, Any]:
+    """Trainer arguments for ``device``. On CPU, TRL 1.x's default gradient checkpointing only re-runs
+    forward passes (it saves accelerator memory), so it is off; on a GPU TRL's default stays."""
+    if device == "cpu":
+        return {"use_cpu": True, "gradient_checkpointing": False}
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError("device: cuda was asked for but torch sees no GPU here (torch.cuda.is_available() is "
+                          "False); set device: cpu, or run where a GPU is visible (on Ray: a node with one)")
+    return {"use_cpu": False}
 
 
 def _trainer(cfg: RLRunConfig, model: Any, tokenizer: Any, prompts: list[str], reward: Callable[..., list[float]],
@@ -172,7 +183,7 @@ def _trainer(cfg: RLRunConfig, model: Any, tokenizer: Any, prompts: list[str], r
         num_generations=cfg.num_generations, max_completion_length=cfg.max_new_tokens, learning_rate=cfg.lr,
         lr_scheduler_type="constant", beta=cfg.initial_coef, max_steps=cfg.steps, logging_steps=1, report_to=[],
         save_strategy="no", seed=cfg.seed, data_seed=cfg.seed, temperature=1.0, disable_tqdm=True,
-        dataloader_num_workers=0, **CPU_ONLY,
+        dataloader_num_workers=0, **device_args(cfg.device),
     )
     ds = Dataset.from_dict({"prompt": list(prompts)})
     if cfg.algo == "grpo":
@@ -205,6 +216,7 @@ def run_rl(cfg: RLRunConfig, *, policy_path: str | Path, train_prompts: list[str
 
     from overopt.study.callbacks import AdaptiveKLCallback, EvalCallback
 
+    device_args(cfg.device)  # a GPU asked for where there is none: fail before loading anything
     model, tokenizer = load_trainable(policy_path, seed=cfg.seed, threads=threads)
     reward = combine_rewards(rewards, cfg.ensemble, cfg.uwo_lambda, scales=member_scales)
     scorer = eval_proxy if eval_proxy is not None else (rewards[0] if len(rewards) == 1 else CallableReward(reward))

@@ -98,7 +98,7 @@ def _points(cfg: StudyConfig, store: RunStore, backend: Any, policy_dir: Path, p
     from overopt.study.backend import Point
     from overopt.study.dpo import proxy_pairs
     from overopt.study.rl import combine_rewards
-    from overopt.study.train_points import RunJob, dpo_point, model_source, reward_source, rl_point
+    from overopt.study.train_points import RunJob, dpo_point, model_source, resources, reward_source, rl_point
 
     plan = _plan(cfg)
     left = [kind for kind, name, _ in plan if not store.done(f"{kind}/{name}")]
@@ -133,5 +133,5 @@ def _points(cfg: StudyConfig, store: RunStore, backend: Any, policy_dir: Path, p
         else:
             job = replace(job, extra={"beta": run_cfg.beta, "loss": run_cfg.loss, "n_pairs": len(pairs)})
             fn, args = dpo_point, (run_cfg, policy, rewards, gold, pairs_ref, job)
-        points.append(Point(f"{kind}/{name}", fn, args, num_cpus=cfg.threads, label=f"{kind}/{name}"))
+        points.append(Point(f"{kind}/{name}", fn, args, **resources(run_cfg, cfg.threads), label=f"{kind}/{name}"))
     return points

@@ -12,8 +12,8 @@ or on a Ray worker that shares no filesystem with the driver:
   commits the evaluations as ``KEY/eval/STEP`` rows and then the run's row (``commit_evaluations``).
 
 Every point seeds itself and fixes its torch threads (``load_trainable``), so the same seed gives the
-same record on either backend. Resource request: ``num_cpus`` = the run's threads; ``num_gpus`` = 0,
-since the trainers run with ``use_cpu=True`` (the run configs have no device field).
+same record on either backend. Resource request (:func:`resources`): ``num_cpus`` = the run's threads;
+``num_gpus`` = 1 when the run config says ``device: cuda``, else 0.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ from typing import Any
 from overopt.io.files import safe_join
 
 Files = dict[str, bytes]
+
+
+def resources(run_cfg: Any, threads: int) -> dict[str, float]:
+    """The backend resource request of one RL / DPO run: its threads, and a GPU when it trains on one."""
+    return {"num_cpus": float(threads), "num_gpus": 1.0 if getattr(run_cfg, "device", "cpu") == "cuda" else 0.0}
 
 
 @dataclass(frozen=True)
