@@ -8,6 +8,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from overopt.errors import InputError
+
 
 @dataclass
 class Samples:
@@ -66,3 +68,9 @@ def as_text(x: Any) -> str:
     if isinstance(x, list) and x and isinstance(x[-1], dict):
         return str(x[-1].get("content", ""))
     return str(x)
+
+
+def check_sample_args(n: int, max_new_tokens: int, temperature: float) -> None:
+    """The arguments every ``Policy.sample`` backend accepts; anything else is an InputError."""
+    if n < 1 or max_new_tokens < 1 or temperature <= 0:
+        raise InputError("sample needs n >= 1, max_new_tokens >= 1 and temperature > 0")

@@ -17,7 +17,7 @@ import numpy as np
 
 from overopt.errors import InputError, require
 from overopt.io.weights import require_safetensors
-from overopt.models.base import Samples
+from overopt.models.base import Samples, check_sample_args
 
 
 def _torch() -> Any:
@@ -64,8 +64,7 @@ class HFPolicy:
     ) -> Samples:
         """``n`` completions per prompt with per-sequence log-probs under the (tempered) policy."""
         torch = _torch()
-        if n < 1 or max_new_tokens < 1 or temperature <= 0:
-            raise InputError("sample needs n >= 1, max_new_tokens >= 1 and temperature > 0")
+        check_sample_args(n, max_new_tokens, temperature)
         gen = torch.Generator(device=model_device(self.model)).manual_seed(int(seed))
         encoded = [self._encode(p) for p in prompts]
         # Rows of equal prompt length share a batch: no padding, so positions are right for any model.

@@ -26,7 +26,7 @@ import numpy as np
 
 from overopt.errors import InputError, MissingDependencyError
 from overopt.io.weights import require_safetensors
-from overopt.models.base import Samples
+from overopt.models.base import Samples, check_sample_args
 
 
 def _vllm() -> Any:
@@ -62,8 +62,7 @@ class VLLMPolicy:
     ) -> Samples:
         """``n`` completions per prompt with per-sequence log-probs under the (tempered) policy."""
         vllm = _vllm()
-        if n < 1 or max_new_tokens < 1 or temperature <= 0:
-            raise InputError("sample needs n >= 1, max_new_tokens >= 1 and temperature > 0")
+        check_sample_args(n, max_new_tokens, temperature)
         # one seed per prompt, derived from ``seed``: a prompt's samples do not depend on its batch-mates
         params = [vllm.SamplingParams(n=n, max_tokens=max_new_tokens, temperature=temperature, logprobs=0,
                                       seed=int(seed) * 1_000_003 + i, skip_special_tokens=True)

@@ -77,7 +77,7 @@ def run_dpo(cfg: DPORunConfig, *, policy_path: str | Path, pairs: list[dict[str,
 
     if not pairs:
         raise InputError("DPO needs at least one preference pair")
-    device_args(cfg.device)  # a GPU asked for where there is none: fail before loading anything
+    device = device_args(cfg.device)  # a GPU asked for where there is none: fail before loading anything
     from datasets.utils import logging as ds_logging
 
     bars_were_on = ds_logging.is_progress_bar_enabled()
@@ -94,7 +94,7 @@ def run_dpo(cfg: DPORunConfig, *, policy_path: str | Path, pairs: list[dict[str,
                          per_device_train_batch_size=cfg.batch_size, learning_rate=cfg.lr,
                          lr_scheduler_type="constant", logging_steps=1, report_to=[], save_strategy="no",
                          seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=True,
-                         dataloader_num_workers=0, **device_args(cfg.device))
+                         dataloader_num_workers=0, **device)
         trainer = DPOTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=[ev])
         for cb in (PrinterCallback, ProgressCallback):
             trainer.remove_callback(cb)

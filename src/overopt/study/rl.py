@@ -175,7 +175,7 @@ def device_args(device: str) -> dict[str, Any]:
 
 
 def _trainer(cfg: RLRunConfig, model: Any, tokenizer: Any, prompts: list[str], reward: Callable[..., list[float]],
-             out_dir: str, callbacks: list[Any]) -> Any:
+             out_dir: str, callbacks: list[Any], device: dict[str, Any]) -> Any:
     from datasets import Dataset
 
     common = dict(
@@ -183,7 +183,7 @@ def _trainer(cfg: RLRunConfig, model: Any, tokenizer: Any, prompts: list[str], r
         num_generations=cfg.num_generations, max_completion_length=cfg.max_new_tokens, learning_rate=cfg.lr,
         lr_scheduler_type="constant", beta=cfg.initial_coef, max_steps=cfg.steps, logging_steps=1, report_to=[],
         save_strategy="no", seed=cfg.seed, data_seed=cfg.seed, temperature=1.0, disable_tqdm=True,
-        dataloader_num_workers=0, **device_args(cfg.device),
+        dataloader_num_workers=0, **device,
     )
     ds = Dataset.from_dict({"prompt": list(prompts)})
     if cfg.algo == "grpo":
@@ -216,7 +216,7 @@ def run_rl(cfg: RLRunConfig, *, policy_path: str | Path, train_prompts: list[str
 
     from overopt.study.callbacks import AdaptiveKLCallback, EvalCallback
 
-    device_args(cfg.device)  # a GPU asked for where there is none: fail before loading anything
+    device = device_args(cfg.device)  # a GPU asked for where there is none: fail before loading anything
     model, tokenizer = load_trainable(policy_path, seed=cfg.seed, threads=threads)
     reward = combine_rewards(rewards, cfg.ensemble, cfg.uwo_lambda, scales=member_scales)
     scorer = eval_proxy if eval_proxy is not None else (rewards[0] if len(rewards) == 1 else CallableReward(reward))
@@ -230,7 +230,7 @@ def run_rl(cfg: RLRunConfig, *, policy_path: str | Path, train_prompts: list[str
         adaptive = AdaptiveKLCallback(ctl, cfg.batch_prompts * cfg.num_generations)
         callbacks.append(adaptive)
     with tempfile.TemporaryDirectory(prefix="overopt-rl-") as tmp:
-        trainer = _trainer(cfg, model, tokenizer, train_prompts, reward, tmp, callbacks)
+        trainer = _trainer(cfg, model, tokenizer, train_prompts, reward, tmp, callbacks, device)
         for cb in (PrinterCallback, ProgressCallback):  # our evaluation records replace TRL's console log
             trainer.remove_callback(cb)
         if adaptive is not None:

@@ -12,8 +12,8 @@ a few thousand literal word pairs ("i cannot", "as an", "great question", ...). 
 The pairs are built from the same phrase syntax as the regex: an optional apostrophe or hyphen gives
 the word both split and joined; a space or any other non-word literal is a separator. So candidates
 are a superset of the positions where the regex matches, and the spans equal a plain scan's (tests
-compare both on every labelled file and on random text). Without pyahocorasick, or for a lexicon
-phrase that starts with a non-word character, callers fall back to the plain scan.
+compare both on every labelled file and on random text). For a lexicon with a phrase that starts with
+a non-word character the pre-scan cannot serve, callers fall back to the plain scan.
 """
 
 from __future__ import annotations
@@ -168,8 +168,8 @@ def _word_mask(codes: np.ndarray) -> np.ndarray:
 
 
 def build(phrases: Iterable[str]) -> Any:
-    """A :class:`Prefilter`, or ``None`` when pyahocorasick is missing or a phrase cannot be served."""
+    """A :class:`Prefilter`, or ``None`` when a phrase cannot be served (then the plain scan runs)."""
     try:
         return Prefilter(phrases)
-    except (ImportError, NoPrefilter):
+    except NoPrefilter:
         return None
